@@ -1,0 +1,1 @@
+//! Image wire types (owned by the image-store work).

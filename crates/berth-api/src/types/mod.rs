@@ -1,0 +1,5 @@
+//! JSON shapes of Engine API responses, field names exactly as the spec spells them.
+
+pub mod events;
+pub mod image;
+pub mod system;

@@ -1,0 +1,47 @@
+//! The engine's view of the daemon configuration (flags and `daemon.json` merged by
+//! `berthd`). Keys owned by later services are carried here already so that `/info`
+//! reports them and they survive a reload.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    pub debug: bool,
+    pub log_level: String,
+    pub labels: Vec<String>,
+    pub registry_mirrors: Vec<String>,
+    pub insecure_registries: Vec<String>,
+    pub live_restore: bool,
+    pub iptables: bool,
+    pub log_driver: String,
+    /// `default-address-pools` as (base CIDR, size) pairs.
+    pub default_address_pools: Vec<(String, u32)>,
+}
+
+impl EngineConfig {
+    pub fn new(data_root: PathBuf, exec_root: PathBuf) -> Self {
+        EngineConfig {
+            data_root,
+            exec_root,
+            debug: false,
+            log_level: "info".into(),
+            labels: Vec::new(),
+            registry_mirrors: Vec::new(),
+            insecure_registries: Vec::new(),
+            live_restore: false,
+            iptables: true,
+            log_driver: "json-file".into(),
+            default_address_pools: Vec::new(),
+        }
+    }
+}
+
+/// The subset of settings that `SIGHUP` re-reads, as dockerd.
+#[derive(Debug, Clone)]
+pub struct Reloadable {
+    pub debug: bool,
+    pub labels: Vec<String>,
+    pub log_level: String,
+}

@@ -1,0 +1,63 @@
+//! The daemon's core services. HTTP handlers in `berthd` parse a request, call one method
+//! here and shape the answer; nothing in this crate knows about HTTP.
+
+pub mod config;
+pub mod events;
+pub mod host;
+pub mod identity;
+pub mod system;
+
+pub use system::ObjectCounts;
+
+use std::sync::Arc;
+
+pub use config::EngineConfig;
+pub use events::EventBus;
+
+/// Everything the daemon serves, shared by all connections.
+pub struct Engine {
+    config: std::sync::RwLock<EngineConfig>,
+    pub events: EventBus,
+    /// Stable daemon ID, persisted in the data root (`/info` `ID`).
+    id: String,
+    host: host::HostFacts,
+}
+
+impl Engine {
+    /// Opens the engine on its data root: creates the folders it owns and loads state.
+    pub fn open(config: EngineConfig) -> std::io::Result<Arc<Engine>> {
+        std::fs::create_dir_all(&config.data_root)?;
+        std::fs::create_dir_all(&config.exec_root)?;
+        let id = identity::load_or_create(&config.data_root)?;
+        Ok(Arc::new(Engine {
+            config: std::sync::RwLock::new(config),
+            events: EventBus::new(),
+            id,
+            host: host::HostFacts::probe(),
+        }))
+    }
+
+    /// A snapshot of the current configuration.
+    pub fn config(&self) -> EngineConfig {
+        self.config.read().expect("config lock poisoned").clone()
+    }
+
+    /// Applies the settings dockerd reloads on SIGHUP (debug, labels, log level) and
+    /// publishes the `reload` daemon event.
+    pub fn reload(&self, reloadable: config::Reloadable) {
+        {
+            let mut config = self.config.write().expect("config lock poisoned");
+            config.debug = reloadable.debug;
+            config.labels = reloadable.labels;
+            config.log_level = reloadable.log_level;
+        }
+        let name = self.host.hostname.clone();
+        let attributes = [("name".to_string(), name)].into_iter().collect();
+        self.events
+            .publish_daemon("reload", &self.id, attributes);
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -1,0 +1,5 @@
+//! `/version`, `/info` and `/system/df`.
+
+mod info;
+pub use info::ObjectCounts;
+mod version;

@@ -1,0 +1,74 @@
+//! HTTP routes of the Engine API. Handlers parse, call one engine method, shape the answer.
+
+pub mod params;
+pub mod system;
+pub mod version;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use berth_api::ApiError;
+use berth_engine::Engine;
+use tokio_util::sync::CancellationToken;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    /// Cancelled when the daemon stops; long-lived streams end on it.
+    pub shutdown: CancellationToken,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/_ping", get(system::ping).head(system::ping))
+        .route("/version", get(system::version))
+        .route("/info", get(system::info))
+        .route("/events", get(system::events))
+        .route("/system/df", get(system::data_usage))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    error_response(&ApiError::not_found("page not found"))
+}
+
+/// moby's error body: `{"message": "..."}` with the kind's status code.
+pub fn error_response(error: &ApiError) -> Response {
+    let status =
+        StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == StatusCode::NOT_MODIFIED {
+        return status.into_response();
+    }
+    let mut response = (status, error.to_json()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Handler error type: anything convertible into an `ApiError`.
+pub struct HandlerError(pub ApiError);
+
+impl From<ApiError> for HandlerError {
+    fn from(e: ApiError) -> Self {
+        HandlerError(e)
+    }
+}
+
+impl IntoResponse for HandlerError {
+    fn into_response(self) -> Response {
+        if self.0.kind == berth_api::ErrorKind::System {
+            tracing::error!("request failed: {}", self.0.message);
+        }
+        error_response(&self.0)
+    }
+}
+
+pub type HandlerResult<T> = Result<T, HandlerError>;

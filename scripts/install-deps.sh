@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every system package Berth's build, demo and tests need on Debian 12.
+# README and .ci/run both call this script, so the list lives in one place.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config   # C toolchain for -sys crates (ring, libseccomp)
+  libseccomp-dev               # seccomp filters for containers
+  busybox-static               # the test image is built from it
+  iptables iproute2            # NAT, published ports, bridges
+  openssl curl netcat-openbsd  # TLS certificates for tests, demo and HTTP/1.0 checks
+  git ca-certificates
+  docker-registry              # a real registry server for registry tests
+  python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"
+
+# The registry package enables a system service we do not want: tests start their own
+# registry on a free loopback port.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "install-deps.sh: cargo not found; install a Rust toolchain (rustup) first" >&2
+  exit 1
+fi
