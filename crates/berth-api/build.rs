@@ -10,7 +10,8 @@ fn output(cmd: &str, args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = output("git", &["rev-parse", "--short=7", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let commit =
+        output("git", &["rev-parse", "--short=7", "HEAD"]).unwrap_or_else(|| "unknown".into());
     // The commit date, not the wall clock, so rebuilding the same commit gives the same bytes.
     let built = output("git", &["log", "-1", "--format=%cI"]).unwrap_or_default();
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());

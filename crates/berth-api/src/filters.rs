@@ -127,7 +127,10 @@ mod tests {
         assert!(Filters::parse("{").is_err());
         assert!(Filters::parse("[1]").is_err());
         let f = Filters::parse(r#"{"bogus":["x"]}"#).unwrap();
-        assert_eq!(f.validate(&["type"]).unwrap_err().message, "invalid filter 'bogus'");
+        assert_eq!(
+            f.validate(&["type"]).unwrap_err().message,
+            "invalid filter 'bogus'"
+        );
     }
 
     #[test]

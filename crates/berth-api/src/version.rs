@@ -13,9 +13,15 @@ pub struct ApiVersion {
 
 impl ApiVersion {
     /// The newest version Berth implements (the spec in `shared/spec`).
-    pub const MAX: ApiVersion = ApiVersion { major: 1, minor: 55 };
+    pub const MAX: ApiVersion = ApiVersion {
+        major: 1,
+        minor: 55,
+    };
     /// The oldest version Berth still accepts, as dockerd.
-    pub const MIN: ApiVersion = ApiVersion { major: 1, minor: 24 };
+    pub const MIN: ApiVersion = ApiVersion {
+        major: 1,
+        minor: 24,
+    };
 
     pub const fn new(major: u32, minor: u32) -> Self {
         ApiVersion { major, minor }
@@ -68,7 +74,10 @@ impl ApiVersion {
             return (None, path);
         }
         let remainder = &rest[end..];
-        (Some(candidate), if remainder.is_empty() { "/" } else { remainder })
+        (
+            Some(candidate),
+            if remainder.is_empty() { "/" } else { remainder },
+        )
     }
 }
 
@@ -93,9 +102,15 @@ mod tests {
 
     #[test]
     fn prefix_split() {
-        assert_eq!(ApiVersion::split_path_prefix("/v1.41/info"), (Some("1.41"), "/info"));
+        assert_eq!(
+            ApiVersion::split_path_prefix("/v1.41/info"),
+            (Some("1.41"), "/info")
+        );
         assert_eq!(ApiVersion::split_path_prefix("/info"), (None, "/info"));
-        assert_eq!(ApiVersion::split_path_prefix("/volumes/x"), (None, "/volumes/x"));
+        assert_eq!(
+            ApiVersion::split_path_prefix("/volumes/x"),
+            (None, "/volumes/x")
+        );
         assert_eq!(ApiVersion::split_path_prefix("/v1.41"), (Some("1.41"), "/"));
     }
 

@@ -17,8 +17,20 @@ const CHANNEL_CAPACITY: usize = 1024;
 
 /// Filter keys `GET /events` accepts, as moby.
 pub const FILTER_KEYS: &[&str] = &[
-    "config", "container", "daemon", "event", "image", "label", "network", "node", "plugin",
-    "scope", "secret", "service", "type", "volume",
+    "config",
+    "container",
+    "daemon",
+    "event",
+    "image",
+    "label",
+    "network",
+    "node",
+    "plugin",
+    "scope",
+    "secret",
+    "service",
+    "type",
+    "volume",
 ];
 
 pub struct EventBus {
@@ -80,7 +92,12 @@ impl EventBus {
         let _ = self.live.send(message);
     }
 
-    pub fn publish_daemon(&self, action: &str, daemon_id: &str, attributes: BTreeMap<String, String>) {
+    pub fn publish_daemon(
+        &self,
+        action: &str,
+        daemon_id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
         self.publish("daemon", action, daemon_id, attributes);
     }
 
@@ -130,8 +147,7 @@ pub fn event_matches(filters: &Filters, event: &EventMessage) -> bool {
         && scoped("network", "network")
         && scoped("volume", "volume")
         && scoped("daemon", "daemon")
-        && (event.kind != "image" && event.kind != "container"
-            || image_matches(filters, event))
+        && (event.kind != "image" && event.kind != "container" || image_matches(filters, event))
         && key_requires_kind(filters, event)
 }
 
@@ -144,10 +160,13 @@ fn image_matches(filters: &Filters, event: &EventMessage) -> bool {
     }
     let attrs = &event.actor.attributes;
     let candidates: Vec<&str> = match event.kind.as_str() {
-        "image" => [Some(event.actor.id.as_str()), attrs.get("name").map(String::as_str)]
-            .into_iter()
-            .flatten()
-            .collect(),
+        "image" => [
+            Some(event.actor.id.as_str()),
+            attrs.get("name").map(String::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         _ => attrs.get("image").map(String::as_str).into_iter().collect(),
     };
     let strip_tag = |s: &str| -> String {
@@ -204,7 +223,11 @@ mod tests {
             "container",
             "exec_start: sh -c true",
             "abcdef",
-            attrs(&[("name", "web"), ("image", "busybox:latest"), ("tier", "front")]),
+            attrs(&[
+                ("name", "web"),
+                ("image", "busybox:latest"),
+                ("tier", "front"),
+            ]),
         );
         let (past, _) = bus.subscribe(Some(0));
         let e = &past[0];

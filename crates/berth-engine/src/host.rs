@@ -66,7 +66,11 @@ fn read_os_release() -> (String, String) {
     };
     let pretty = value("PRETTY_NAME");
     (
-        if pretty.is_empty() { "Linux".into() } else { pretty },
+        if pretty.is_empty() {
+            "Linux".into()
+        } else {
+            pretty
+        },
         value("VERSION_ID"),
     )
 }

@@ -53,8 +53,7 @@ impl Engine {
         }
         let name = self.host.hostname.clone();
         let attributes = [("name".to_string(), name)].into_iter().collect();
-        self.events
-            .publish_daemon("reload", &self.id, attributes);
+        self.events.publish_daemon("reload", &self.id, attributes);
     }
 
     pub fn id(&self) -> &str {

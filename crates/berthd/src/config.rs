@@ -14,22 +14,87 @@ use crate::flags::{Flags, DEFAULT_SOCKET};
 /// `daemon.json` keys dockerd understands. Keys whose services are not built yet are still
 /// accepted and kept, so a dockerd configuration file can be reused unchanged.
 const KNOWN_KEYS: &[&str] = &[
-    "allow-nondistributable-artifacts", "api-cors-header", "authorization-plugins", "bip",
-    "bip6", "bridge", "builder", "cdi-spec-dirs", "cgroup-parent", "containerd",
-    "containerd-namespace", "containerd-plugins-namespace", "cpu-rt-period", "cpu-rt-runtime",
-    "cri-containerd", "data-root", "debug", "default-address-pools", "default-cgroupns-mode",
-    "default-gateway", "default-gateway-v6", "default-ipc-mode", "default-network-opts",
-    "default-runtime", "default-shm-size", "default-ulimits", "dns", "dns-opts", "dns-search",
-    "exec-opts", "exec-root", "experimental", "features", "fixed-cidr", "fixed-cidr-v6",
-    "group", "host-gateway-ip", "hosts", "icc", "init", "init-path", "insecure-registries",
-    "ip", "ip-forward", "ip-masq", "ip6tables", "iptables", "ipv6", "labels", "live-restore",
-    "log-driver", "log-format", "log-level", "log-opts", "max-concurrent-downloads",
-    "max-concurrent-uploads", "max-download-attempts", "metrics-addr", "mtu",
-    "no-new-privileges", "node-generic-resources", "oom-score-adjust", "pidfile", "proxies",
-    "raw-logs", "registry-mirrors", "runtimes", "seccomp-profile", "selinux-enabled",
-    "shutdown-timeout", "storage-driver", "storage-opts", "swarm-default-advertise-addr",
-    "tls", "tlscacert", "tlscert", "tlskey", "tlsverify", "userland-proxy",
-    "userland-proxy-path", "userns-remap",
+    "allow-nondistributable-artifacts",
+    "api-cors-header",
+    "authorization-plugins",
+    "bip",
+    "bip6",
+    "bridge",
+    "builder",
+    "cdi-spec-dirs",
+    "cgroup-parent",
+    "containerd",
+    "containerd-namespace",
+    "containerd-plugins-namespace",
+    "cpu-rt-period",
+    "cpu-rt-runtime",
+    "cri-containerd",
+    "data-root",
+    "debug",
+    "default-address-pools",
+    "default-cgroupns-mode",
+    "default-gateway",
+    "default-gateway-v6",
+    "default-ipc-mode",
+    "default-network-opts",
+    "default-runtime",
+    "default-shm-size",
+    "default-ulimits",
+    "dns",
+    "dns-opts",
+    "dns-search",
+    "exec-opts",
+    "exec-root",
+    "experimental",
+    "features",
+    "fixed-cidr",
+    "fixed-cidr-v6",
+    "group",
+    "host-gateway-ip",
+    "hosts",
+    "icc",
+    "init",
+    "init-path",
+    "insecure-registries",
+    "ip",
+    "ip-forward",
+    "ip-masq",
+    "ip6tables",
+    "iptables",
+    "ipv6",
+    "labels",
+    "live-restore",
+    "log-driver",
+    "log-format",
+    "log-level",
+    "log-opts",
+    "max-concurrent-downloads",
+    "max-concurrent-uploads",
+    "max-download-attempts",
+    "metrics-addr",
+    "mtu",
+    "no-new-privileges",
+    "node-generic-resources",
+    "oom-score-adjust",
+    "pidfile",
+    "proxies",
+    "raw-logs",
+    "registry-mirrors",
+    "runtimes",
+    "seccomp-profile",
+    "selinux-enabled",
+    "shutdown-timeout",
+    "storage-driver",
+    "storage-opts",
+    "swarm-default-advertise-addr",
+    "tls",
+    "tlscacert",
+    "tlscert",
+    "tlskey",
+    "tlsverify",
+    "userland-proxy",
+    "userland-proxy-path",
+    "userns-remap",
 ];
 
 /// Flags that have a `daemon.json` twin: (clap argument id, file key).
@@ -84,8 +149,6 @@ pub struct DaemonConfig {
     pub insecure_registries: Vec<String>,
     pub log_driver: String,
     pub default_address_pools: Vec<(String, u32)>,
-    /// Every key of `daemon.json`, for services that read their own settings later.
-    pub file: BTreeMap<String, Value>,
 }
 
 impl DaemonConfig {
@@ -138,9 +201,15 @@ impl DaemonConfig {
 
         Ok(DaemonConfig {
             hosts,
-            data_root: string("data-root").map(PathBuf::from).unwrap_or(flags.data_root),
-            exec_root: string("exec-root").map(PathBuf::from).unwrap_or(flags.exec_root),
-            pidfile: string("pidfile").map(PathBuf::from).unwrap_or(flags.pidfile),
+            data_root: string("data-root")
+                .map(PathBuf::from)
+                .unwrap_or(flags.data_root),
+            exec_root: string("exec-root")
+                .map(PathBuf::from)
+                .unwrap_or(flags.exec_root),
+            pidfile: string("pidfile")
+                .map(PathBuf::from)
+                .unwrap_or(flags.pidfile),
             config_file: flags.config_file,
             debug,
             log_level: if debug { "debug".into() } else { log_level },
@@ -154,7 +223,6 @@ impl DaemonConfig {
             insecure_registries: list("insecure-registries")?.unwrap_or(flags.insecure_registries),
             log_driver: string("log-driver").unwrap_or(flags.log_driver),
             default_address_pools: parse_address_pools(file.get("default-address-pools"))?,
-            file,
         })
     }
 
@@ -162,7 +230,10 @@ impl DaemonConfig {
     /// the file is silent).
     pub fn reload(&self) -> anyhow::Result<(bool, Vec<String>, String)> {
         let file = read_config_file(&self.config_file, false)?;
-        let debug = file.get("debug").and_then(Value::as_bool).unwrap_or(self.debug);
+        let debug = file
+            .get("debug")
+            .and_then(Value::as_bool)
+            .unwrap_or(self.debug);
         let labels = match file.get("labels") {
             Some(Value::Array(items)) => items
                 .iter()
@@ -184,7 +255,8 @@ fn default_cert_dir() -> PathBuf {
     std::env::var_os("DOCKER_CERT_PATH")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".docker")
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".docker")
         })
 }
 
@@ -203,13 +275,19 @@ fn read_config_file(path: &Path, explicit: bool) -> anyhow::Result<BTreeMap<Stri
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
             return Ok(BTreeMap::new())
         }
-        Err(e) => bail!("unable to configure the Berth daemon with file {}: {e}", path.display()),
+        Err(e) => bail!(
+            "unable to configure the Berth daemon with file {}: {e}",
+            path.display()
+        ),
     };
     if text.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
     let value: Value = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("unable to configure the Berth daemon with file {}: {e}", path.display())
+        anyhow::anyhow!(
+            "unable to configure the Berth daemon with file {}: {e}",
+            path.display()
+        )
     })?;
     let Value::Object(map) = value else {
         bail!(
@@ -249,7 +327,9 @@ fn check_file_against_flags(
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            conflicts.push(format!("{key}: (from flag: {from_flag}, from file: {from_file})"));
+            conflicts.push(format!(
+                "{key}: (from flag: {from_flag}, from file: {from_file})"
+            ));
         }
     }
     if !conflicts.is_empty() {
@@ -327,13 +407,20 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = load(&[], r#"{"debug": true, "bogus": 1}"#).unwrap_err().to_string();
-        assert!(err.contains("don't match any configuration option: bogus"), "{err}");
+        let err = load(&[], r#"{"debug": true, "bogus": 1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("don't match any configuration option: bogus"),
+            "{err}"
+        );
     }
 
     #[test]
     fn flag_and_file_conflict() {
-        let err = load(&["--debug"], r#"{"debug": false}"#).unwrap_err().to_string();
+        let err = load(&["--debug"], r#"{"debug": false}"#)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("specified both as a flag and in the configuration file: debug: (from flag: true, from file: false)"),
             "{err}"

@@ -43,7 +43,12 @@ pub struct Flags {
     pub debug: bool,
 
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
-    #[arg(short = 'l', long = "log-level", value_name = "string", default_value = "info")]
+    #[arg(
+        short = 'l',
+        long = "log-level",
+        value_name = "string",
+        default_value = "info"
+    )]
     pub log_level: String,
 
     /// Use TLS; implied by --tlsverify
@@ -67,7 +72,12 @@ pub struct Flags {
     pub tlskey: Option<PathBuf>,
 
     /// Group for the unix socket
-    #[arg(short = 'G', long = "group", value_name = "string", default_value = "docker")]
+    #[arg(
+        short = 'G',
+        long = "group",
+        value_name = "string",
+        default_value = "docker"
+    )]
     pub group: String,
 
     /// Set key=value labels to the daemon
@@ -91,6 +101,10 @@ pub struct Flags {
     pub insecure_registries: Vec<String>,
 
     /// Default driver for container logs
-    #[arg(long = "log-driver", value_name = "string", default_value = "json-file")]
+    #[arg(
+        long = "log-driver",
+        value_name = "string",
+        default_value = "json-file"
+    )]
     pub log_driver: String,
 }

@@ -8,8 +8,13 @@ use anyhow::{bail, Context};
 use tokio::net::{TcpListener, UnixListener};
 
 pub enum Listener {
-    Unix { listener: UnixListener, path: PathBuf },
-    Tcp { listener: TcpListener, addr: String },
+    Unix {
+        listener: UnixListener,
+        path: PathBuf,
+    },
+    Tcp {
+        listener: TcpListener,
+    },
 }
 
 /// A parsed `-H` value.
@@ -21,7 +26,11 @@ pub enum HostAddr {
 
 pub fn parse_host(host: &str) -> anyhow::Result<HostAddr> {
     if let Some(path) = host.strip_prefix("unix://") {
-        let path = if path.is_empty() { "/var/run/berth.sock" } else { path };
+        let path = if path.is_empty() {
+            "/var/run/berth.sock"
+        } else {
+            path
+        };
         return Ok(HostAddr::Unix(PathBuf::from(path)));
     }
     if let Some(addr) = host.strip_prefix("tcp://") {
@@ -50,10 +59,7 @@ pub async fn bind(host: &HostAddr, group: &str, group_explicit: bool) -> anyhow:
             let listener = TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("failed to listen on tcp://{addr}"))?;
-            Ok(Listener::Tcp {
-                listener,
-                addr: addr.clone(),
-            })
+            Ok(Listener::Tcp { listener })
         }
     }
 }
@@ -112,7 +118,10 @@ mod tests {
             parse_host("tcp://127.0.0.1:2375").unwrap(),
             HostAddr::Tcp("127.0.0.1:2375".into())
         );
-        assert_eq!(parse_host("tcp://:4000").unwrap(), HostAddr::Tcp("0.0.0.0:4000".into()));
+        assert_eq!(
+            parse_host("tcp://:4000").unwrap(),
+            HostAddr::Tcp("0.0.0.0:4000".into())
+        );
         assert_eq!(
             parse_host("tcp://127.0.0.1").unwrap(),
             HostAddr::Tcp("127.0.0.1:2375".into())

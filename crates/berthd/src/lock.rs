@@ -44,8 +44,8 @@ impl PidFile {
     pub fn create(path: &Path) -> anyhow::Result<PidFile> {
         if let Ok(text) = std::fs::read_to_string(path) {
             if let Ok(pid) = text.trim().parse::<i32>() {
-                let alive = pid != std::process::id() as i32
-                    && Path::new(&format!("/proc/{pid}")).exists();
+                let alive =
+                    pid != std::process::id() as i32 && Path::new(&format!("/proc/{pid}")).exists();
                 if alive {
                     bail!(
                         "pid file found, ensure berthd is not running or delete {} (process with PID {pid} is still running)",
@@ -57,8 +57,8 @@ impl PidFile {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let mut file = File::create(path)
-            .with_context(|| format!("creating pidfile {}", path.display()))?;
+        let mut file =
+            File::create(path).with_context(|| format!("creating pidfile {}", path.display()))?;
         write!(file, "{}", std::process::id())?;
         Ok(PidFile {
             path: path.to_path_buf(),

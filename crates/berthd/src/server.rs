@@ -53,7 +53,9 @@ impl Server {
             .await
             .is_err()
         {
-            tracing::warn!("some connections did not finish within {DRAIN_TIMEOUT:?}; closing them");
+            tracing::warn!(
+                "some connections did not finish within {DRAIN_TIMEOUT:?}; closing them"
+            );
         }
     }
 }

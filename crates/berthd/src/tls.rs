@@ -35,9 +35,12 @@ pub fn acceptor(settings: &TlsSettings) -> anyhow::Result<TlsAcceptor> {
         }
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder
-        .with_single_cert(certs, key)
-        .with_context(|| format!("TLS key {} does not match certificate", settings.key.display()))?;
+    let mut config = builder.with_single_cert(certs, key).with_context(|| {
+        format!(
+            "TLS key {} does not match certificate",
+            settings.key.display()
+        )
+    })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

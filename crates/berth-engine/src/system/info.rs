@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 
 use berth_api::build_info;
 use berth_api::types::system::{
-    AddressPool, Commit, IndexInfo, PluginsInfo, RegistryServiceConfig, RuntimeInfo,
-    SwarmInfo, SystemDataUsage, SystemInfo,
+    AddressPool, Commit, IndexInfo, PluginsInfo, RegistryServiceConfig, RuntimeInfo, SwarmInfo,
+    SystemDataUsage, SystemInfo,
 };
 
 use crate::host::CgroupVersion;
@@ -48,7 +48,10 @@ impl Engine {
             images: counts.images,
             driver: "overlay2".into(),
             driver_status: vec![
-                ["Backing Filesystem".into(), backing_filesystem(&config.data_root)],
+                [
+                    "Backing Filesystem".into(),
+                    backing_filesystem(&config.data_root),
+                ],
                 ["Supports d_type".into(), "true".into()],
                 ["Using metacopy".into(), "false".into()],
                 ["Native Overlay Diff".into(), "true".into()],

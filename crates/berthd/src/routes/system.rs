@@ -31,7 +31,11 @@ pub async fn ping() -> Response {
     // "1" is the classic builder, which is what `POST /build` implements.
     set(&mut headers, "builder-version", "1");
     set(&mut headers, "swarm", "inactive");
-    set(&mut headers, "cache-control", "no-cache, no-store, must-revalidate");
+    set(
+        &mut headers,
+        "cache-control",
+        "no-cache, no-store, must-revalidate",
+    );
     set(&mut headers, "pragma", "no-cache");
     headers.insert(
         header::CONTENT_TYPE,
@@ -63,9 +67,8 @@ pub async fn events(State(state): State<AppState>, params: Params) -> HandlerRes
     let shutdown = state.shutdown.clone();
 
     tokio::spawn(async move {
-        let wanted = |e: &EventMessage| {
-            event_matches(&filters, e) && until.is_none_or(|u| e.time_nano <= u)
-        };
+        let wanted =
+            |e: &EventMessage| event_matches(&filters, e) && until.is_none_or(|u| e.time_nano <= u);
         for event in past.iter().filter(|e| wanted(e)) {
             if tx.send(Ok(encode(event))).await.is_err() {
                 return;
@@ -75,9 +78,8 @@ pub async fn events(State(state): State<AppState>, params: Params) -> HandlerRes
         if until.is_some_and(|u| u <= now) {
             return;
         }
-        let deadline = until.map(|u| {
-            tokio::time::Instant::now() + Duration::from_nanos((u - now).max(0) as u64)
-        });
+        let deadline = until
+            .map(|u| tokio::time::Instant::now() + Duration::from_nanos((u - now).max(0) as u64));
         loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => return,

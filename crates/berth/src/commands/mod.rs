@@ -1,0 +1,23 @@
+//! One module per command. Each `run` returns the process exit code.
+
+pub mod events;
+pub mod image;
+pub mod info;
+pub mod system_df;
+pub mod version;
+
+use crate::client::{self, host, Client, ConnectionFlags};
+
+/// What every command needs: the client for the chosen daemon.
+pub struct Context {
+    pub client: Client,
+}
+
+impl Context {
+    pub fn new(flags: &ConnectionFlags) -> client::Result<Context> {
+        let target = host::resolve(flags)?;
+        Ok(Context {
+            client: Client::new(target),
+        })
+    }
+}

@@ -1,0 +1,121 @@
+//! berth: the Docker-compatible command line for berthd (and any Docker Engine API).
+
+mod cli;
+mod client;
+mod commands;
+mod output;
+mod progress;
+mod timespec;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::client::{ClientError, ConnectionFlags};
+use crate::commands::image;
+use crate::commands::Context;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                // docker exits 125 when it cannot understand the command line.
+                _ => 125,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if cli.global.version {
+        println!(
+            "Berth version {}, build {}",
+            berth_api::build_info::VERSION,
+            berth_api::build_info::GIT_COMMIT
+        );
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return ExitCode::SUCCESS;
+    };
+    let flags = ConnectionFlags {
+        host: cli.global.host.clone(),
+        tls: cli.global.tls,
+        tlsverify: cli.global.tlsverify,
+        tlscacert: cli.global.tlscacert.clone(),
+        tlscert: cli.global.tlscert.clone(),
+        tlskey: cli.global.tlskey.clone(),
+        config_dir: cli.global.config.clone(),
+    };
+    // One thread is plenty for a CLI and keeps start-up cheap.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("berth: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        let mut ctx = Context::new(&flags)?;
+        run(&mut ctx, command).await
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(exit_code_for(&e))
+        }
+    }
+}
+
+async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
+    match command {
+        Command::Version(args) => commands::version::run(ctx, args).await,
+        Command::Info(args) | Command::System(SystemCommand::Info(args)) => {
+            commands::info::run(ctx, args).await
+        }
+        Command::Events(args) | Command::System(SystemCommand::Events(args)) => {
+            commands::events::run(ctx, args).await
+        }
+        Command::System(SystemCommand::Df(args)) => commands::system_df::run(ctx, args).await,
+        Command::Images(args) | Command::Image(ImageCommand::Ls(args)) => {
+            image::ls::run(ctx, args).await
+        }
+        Command::History(args) | Command::Image(ImageCommand::History(args)) => {
+            image::history::run(ctx, args).await
+        }
+        Command::Import(args) | Command::Image(ImageCommand::Import(args)) => {
+            image::import::run(ctx, args).await
+        }
+        Command::Inspect(args) | Command::Image(ImageCommand::Inspect(args)) => {
+            image::inspect::run(ctx, args).await
+        }
+        Command::Load(args) | Command::Image(ImageCommand::Load(args)) => {
+            image::load::run(ctx, args).await
+        }
+        Command::Rmi(args) | Command::Image(ImageCommand::Rm(args)) => {
+            image::rm::run(ctx, args).await
+        }
+        Command::Save(args) | Command::Image(ImageCommand::Save(args)) => {
+            image::save::run(ctx, args).await
+        }
+        Command::Tag(args) | Command::Image(ImageCommand::Tag(args)) => {
+            image::tag::run(ctx, args).await
+        }
+        Command::Image(ImageCommand::Prune(args)) => image::prune::run(ctx, args).await,
+    }
+}
+
+/// docker exits 1 for daemon and connection errors outside `run`/`create`, which use 125.
+fn exit_code_for(_error: &ClientError) -> u8 {
+    1
+}
