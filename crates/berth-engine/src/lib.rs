@@ -5,6 +5,7 @@ pub mod config;
 pub mod events;
 pub mod host;
 pub mod identity;
+pub mod images;
 pub mod system;
 
 pub use system::ObjectCounts;
@@ -21,6 +22,7 @@ pub struct Engine {
     /// Stable daemon ID, persisted in the data root (`/info` `ID`).
     id: String,
     host: host::HostFacts,
+    images: Arc<berth_image::ImageStore>,
 }
 
 impl Engine {
@@ -29,7 +31,10 @@ impl Engine {
         std::fs::create_dir_all(&config.data_root)?;
         std::fs::create_dir_all(&config.exec_root)?;
         let id = identity::load_or_create(&config.data_root)?;
+        let images = berth_image::ImageStore::open(&config.data_root)
+            .map_err(|e| std::io::Error::other(format!("opening the image store: {e}")))?;
         Ok(Arc::new(Engine {
+            images: Arc::new(images),
             config: std::sync::RwLock::new(config),
             events: EventBus::new(),
             id,

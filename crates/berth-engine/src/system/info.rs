@@ -21,7 +21,10 @@ pub struct ObjectCounts {
 impl Engine {
     /// Counts of containers and images as the services know them now.
     pub fn object_counts(&self) -> ObjectCounts {
-        ObjectCounts::default()
+        ObjectCounts {
+            images: self.image_count(),
+            ..ObjectCounts::default()
+        }
     }
 
     /// `GET /info`.
@@ -128,9 +131,21 @@ impl Engine {
         }
     }
 
-    /// `GET /system/df`: nothing is stored yet beyond what later services add.
-    pub fn data_usage(&self) -> SystemDataUsage {
-        SystemDataUsage::default()
+    /// `GET /system/df`.
+    pub async fn data_usage(&self) -> Result<SystemDataUsage, berth_api::ApiError> {
+        let (images, layers_size) = self.image_usage().await?;
+        Ok(SystemDataUsage {
+            layers_size,
+            images: images
+                .into_iter()
+                .map(|mut image| {
+                    // No container service yet, so no image is in use.
+                    image.containers = 0;
+                    serde_json::to_value(image).unwrap_or_default()
+                })
+                .collect(),
+            ..SystemDataUsage::default()
+        })
     }
 }
 

@@ -1,6 +1,8 @@
 //! HTTP routes of the Engine API. Handlers parse, call one engine method, shape the answer.
 
+pub mod images;
 pub mod params;
+pub mod streams;
 pub mod system;
 pub mod version;
 
@@ -8,7 +10,7 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use berth_api::ApiError;
 use berth_engine::Engine;
@@ -29,6 +31,17 @@ pub fn router(state: AppState) -> Router {
         .route("/info", get(system::info))
         .route("/events", get(system::events))
         .route("/system/df", get(system::data_usage))
+        .route("/images/json", get(images::list))
+        .route("/images/load", post(images::load))
+        .route("/images/get", get(images::save_many))
+        .route("/images/create", post(images::create))
+        .route("/images/prune", post(images::prune))
+        .route(
+            "/images/{*rest}",
+            get(images::by_name)
+                .post(images::by_name)
+                .delete(images::by_name),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)

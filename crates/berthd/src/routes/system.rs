@@ -52,8 +52,8 @@ pub async fn info(State(state): State<AppState>) -> impl IntoResponse {
     Json(state.engine.info())
 }
 
-pub async fn data_usage(State(state): State<AppState>) -> impl IntoResponse {
-    Json(state.engine.data_usage())
+pub async fn data_usage(State(state): State<AppState>) -> HandlerResult<Response> {
+    Ok(Json(state.engine.data_usage().await?).into_response())
 }
 
 /// `GET /events`: replays history from `since`, then streams live events until `until`,
