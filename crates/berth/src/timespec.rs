@@ -9,7 +9,8 @@ pub fn to_api_timestamp(value: &str, now: DateTime<Utc>) -> Result<String, Strin
     if value.is_empty() {
         return Ok(String::new());
     }
-    if let Some(nanos) = parse_go_duration(value) {
+    // "0" is the epoch, not a zero duration, as docker's GetTimestamp decides.
+    if let Some(nanos) = parse_go_duration(value).filter(|_| value != "0") {
         let at = now - chrono::Duration::nanoseconds(nanos);
         return Ok(format_timestamp(at));
     }
@@ -121,6 +122,7 @@ mod tests {
         let now = Utc.timestamp_opt(1_000_000, 0).unwrap();
         assert_eq!(to_api_timestamp("10s", now).unwrap(), "999990.000000000");
         assert_eq!(to_api_timestamp("1700000000", now).unwrap(), "1700000000");
+        assert_eq!(to_api_timestamp("0", now).unwrap(), "0");
         assert_eq!(
             to_api_timestamp("2020-01-01T00:00:00Z", now).unwrap(),
             "1577836800.000000000"

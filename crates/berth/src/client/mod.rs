@@ -101,10 +101,6 @@ impl Client {
         }
     }
 
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     async fn connection(&mut self) -> Result<&mut SendRequest<RequestBody>> {
         if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
             let stream = transport::connect(&self.target).await?;

@@ -48,13 +48,6 @@ impl Params {
         self.get(key).is_some_and(query::parse_bool)
     }
 
-    pub fn i64(&self, key: &str) -> Result<Option<i64>, ApiError> {
-        self.get(key)
-            .filter(|v| !v.is_empty())
-            .map(|v| query::parse_i64(key, v))
-            .transpose()
-    }
-
     /// The `filters` parameter, refusing keys the endpoint does not support.
     pub fn filters(&self, allowed: &[&str]) -> Result<Filters, ApiError> {
         let filters = Filters::parse(self.get("filters").unwrap_or(""))?;
