@@ -11,6 +11,7 @@ packages=(
   openssl curl netcat-openbsd  # TLS certificates for tests, demo and HTTP/1.0 checks
   git ca-certificates
   docker-registry              # a real registry server for registry tests
+  docker.io                    # reference dockerd for compatibility tests and benchmarks
   python3
 )
 
@@ -20,13 +21,23 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as docker.io and docker-registry would start their services on install
+# (a dockerd with its own bridge and firewall rules, a registry on port 5000). Tests start
+# private instances instead, so service starts are refused while installing.
+policy=/usr/sbin/policy-rc.d
+created_policy=false
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod +x "$policy"
+  created_policy=true
+fi
+trap 'if [ "$created_policy" = true ]; then rm -f "$policy"; fi' EXIT
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
 
-# The registry package enables a system service we do not want: tests start their own
-# registry on a free loopback port.
+# Installed services stay off: tests start their own on private sockets and ports.
 if command -v systemctl >/dev/null 2>&1; then
-  systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  systemctl disable --now docker-registry docker.service docker.socket containerd >/dev/null 2>&1 || true
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

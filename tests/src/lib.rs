@@ -2,6 +2,7 @@
 //! waits for `/_ping`, drives it with the `berth` (and `docker`) CLI, and stops it by PID.
 //! Everything is removed on drop, also when the test fails.
 
+pub mod dockerd;
 pub mod http;
 
 use std::io::Read;
