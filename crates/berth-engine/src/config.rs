@@ -18,6 +18,17 @@ pub struct EngineConfig {
     pub log_driver: String,
     /// `default-address-pools` as (base CIDR, size) pairs.
     pub default_address_pools: Vec<(String, u32)>,
+    /// The per-container supervisor and the `--init` binary (next to berthd by default).
+    pub shim_binary: PathBuf,
+    pub init_binary: PathBuf,
+}
+
+/// A binary installed next to the running executable (`target/debug/berth-shim`).
+fn sibling_binary(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 impl EngineConfig {
@@ -34,6 +45,8 @@ impl EngineConfig {
             iptables: true,
             log_driver: "json-file".into(),
             default_address_pools: Vec::new(),
+            shim_binary: sibling_binary("berth-shim"),
+            init_binary: sibling_binary("berth-init"),
         }
     }
 }

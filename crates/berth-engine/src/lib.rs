@@ -1,15 +1,20 @@
 //! The daemon's core services. HTTP handlers in `berthd` parse a request, call one method
 //! here and shape the answer; nothing in this crate knows about HTTP.
 
+mod atomic;
 pub mod config;
+pub mod containers;
 pub mod events;
 pub mod host;
 pub mod identity;
 pub mod images;
+mod lifecycle;
 pub mod system;
 
 pub use system::ObjectCounts;
 
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 pub use config::EngineConfig;
@@ -23,6 +28,16 @@ pub struct Engine {
     id: String,
     host: host::HostFacts,
     images: Arc<berth_image::ImageStore>,
+    pub(crate) containers: containers::Containers,
+    pub(crate) runtime: Arc<RuntimeSettings>,
+    shutting_down: AtomicBool,
+}
+
+/// What starting containers needs from the host, probed once.
+pub struct RuntimeSettings {
+    pub shim_binary: PathBuf,
+    pub init_binary: PathBuf,
+    pub host: berth_runtime::spec::HostInfo,
 }
 
 impl Engine {
@@ -33,7 +48,16 @@ impl Engine {
         let id = identity::load_or_create(&config.data_root)?;
         let images = berth_image::ImageStore::open(&config.data_root)
             .map_err(|e| std::io::Error::other(format!("opening the image store: {e}")))?;
+        let containers = containers::load_all(&config.data_root, &config.exec_root);
+        let runtime = Arc::new(RuntimeSettings {
+            shim_binary: config.shim_binary.clone(),
+            init_binary: config.init_binary.clone(),
+            host: berth_runtime::spec::HostInfo::detect(),
+        });
         Ok(Arc::new(Engine {
+            containers,
+            runtime,
+            shutting_down: AtomicBool::new(false),
             images: Arc::new(images),
             config: std::sync::RwLock::new(config),
             events: EventBus::new(),

@@ -62,6 +62,7 @@ async fn run(mut config: DaemonConfig, log_handle: logging::Handle) -> anyhow::R
     let _pidfile = lock::PidFile::create(&config.pidfile)?;
 
     let engine = Engine::open(engine_config(&config)).context("opening the engine state")?;
+    engine.restore().await;
 
     let tls_acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let mut bound = Vec::new();
@@ -123,6 +124,7 @@ async fn run(mut config: DaemonConfig, log_handle: logging::Handle) -> anyhow::R
     tracing::info!("Processing signal 'terminated'");
     shutdown.cancel();
     let _ = serving.await;
+    engine.shutdown().await;
     for path in socket_paths {
         let _ = std::fs::remove_file(path);
     }

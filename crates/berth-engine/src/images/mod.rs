@@ -32,10 +32,26 @@ impl Engine {
         self.images.clone()
     }
 
-    /// Which container (if any) uses an image; containers arrive with the container
-    /// service, until then nothing is in use.
+    /// Which container (if any) uses an image, for `rmi` and prune decisions. A snapshot:
+    /// the store calls it on the blocking pool.
     pub(crate) fn image_user(&self) -> impl Fn(&Digest) -> Option<ContainerUse> + Send + 'static {
-        |_id: &Digest| None
+        let users: Vec<(String, String, bool)> = self
+            .containers
+            .all()
+            .iter()
+            .map(|c| {
+                let r = c.snapshot();
+                (r.image_id.clone(), r.id.clone(), r.state.status.is_live())
+            })
+            .collect();
+        move |id: &Digest| {
+            users.iter().find(|(image, _, _)| image == id.as_str()).map(
+                |(_, container, running)| ContainerUse {
+                    container_id: container.clone(),
+                    running: *running,
+                },
+            )
+        }
     }
 
     /// Publishes an image event with docker's attributes (`name` is the reference the

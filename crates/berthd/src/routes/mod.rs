@@ -1,5 +1,6 @@
 //! HTTP routes of the Engine API. Handlers parse, call one engine method, shape the answer.
 
+pub mod containers;
 pub mod images;
 pub mod params;
 pub mod streams;
@@ -31,6 +32,15 @@ pub fn router(state: AppState) -> Router {
         .route("/info", get(system::info))
         .route("/events", get(system::events))
         .route("/system/df", get(system::data_usage))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/json", get(containers::list))
+        .route("/containers/prune", post(containers::prune))
+        .route(
+            "/containers/{*rest}",
+            get(containers::by_id)
+                .post(containers::by_id)
+                .delete(containers::by_id),
+        )
         .route("/images/json", get(images::list))
         .route("/images/load", post(images::load))
         .route("/images/get", get(images::save_many))

@@ -82,7 +82,7 @@ where
 {
     let mut task = tokio::spawn(work);
     let first = tokio::select! {
-        line = progress.recv() => line,
+        Some(line) = progress.recv() => Some(line),
         finished = &mut task => {
             let trailing = finished.map_err(|e| ApiError::system(e.to_string()))??;
             let mut lines: Vec<String> = Vec::new();

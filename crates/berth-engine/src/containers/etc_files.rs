@@ -1,0 +1,113 @@
+//! `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` of a container, written in its
+//! folder and bind-mounted over the image's files.
+
+use std::path::{Path, PathBuf};
+
+use berth_api::ApiError;
+
+use super::record::Record;
+
+pub struct EtcFiles {
+    pub hosts: PathBuf,
+    pub hostname: PathBuf,
+    pub resolv_conf: PathBuf,
+}
+
+pub fn paths(container_dir: &Path) -> EtcFiles {
+    EtcFiles {
+        hosts: container_dir.join("hosts"),
+        hostname: container_dir.join("hostname"),
+        resolv_conf: container_dir.join("resolv.conf"),
+    }
+}
+
+pub fn write(container_dir: &Path, record: &Record) -> Result<EtcFiles, ApiError> {
+    let files = paths(container_dir);
+    let host_network = record.host_config.network_mode == "host";
+    let hostname = if host_network {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        record.config.hostname.clone()
+    };
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text)
+            .map_err(|e| ApiError::system(format!("writing {}: {e}", path.display())))
+    };
+    write(&files.hostname, format!("{hostname}\n"))?;
+    let hosts = if host_network {
+        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+    } else {
+        hosts_file(record)
+    };
+    write(&files.hosts, hosts)?;
+    write(&files.resolv_conf, resolv_conf(record, host_network))?;
+    Ok(files)
+}
+
+fn hosts_file(record: &Record) -> String {
+    let mut text = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for entry in record.host_config.extra_hosts.clone().unwrap_or_default() {
+        // `name:ip` (docker also accepts `name=ip`).
+        if let Some((name, ip)) = entry.split_once(['=', ':']) {
+            text.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    text
+}
+
+/// The host's resolver configuration with loopback nameservers removed (they are not
+/// reachable from a container's network namespace), or the user's `--dns*` settings.
+fn resolv_conf(record: &Record, host_network: bool) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if host_network {
+        return host;
+    }
+    let hc = &record.host_config;
+    let user_dns = hc.dns.clone().unwrap_or_default();
+    let user_search = hc.dns_search.clone().unwrap_or_default();
+    let user_options = hc.dns_options.clone().unwrap_or_default();
+    let mut out = String::new();
+    let mut nameservers = Vec::new();
+    let mut search = String::new();
+    let mut options = String::new();
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => {
+                if let Some(ip) = words.next() {
+                    if !ip.starts_with("127.") && ip != "::1" {
+                        nameservers.push(ip.to_string());
+                    }
+                }
+            }
+            Some("search") | Some("domain") => search = line.to_string(),
+            Some("options") => options = line.to_string(),
+            _ => {}
+        }
+    }
+    if !user_dns.is_empty() {
+        nameservers = user_dns;
+    }
+    if !user_search.is_empty() {
+        search = format!("search {}", user_search.join(" "));
+    }
+    if !user_options.is_empty() {
+        options = format!("options {}", user_options.join(" "));
+    }
+    if !search.is_empty() {
+        out.push_str(&search);
+        out.push('\n');
+    }
+    for ns in nameservers {
+        out.push_str(&format!("nameserver {ns}\n"));
+    }
+    if !options.is_empty() {
+        out.push_str(&options);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,85 @@
+//! `GET /containers/{id}/json`.
+
+use berth_api::ApiError;
+use serde_json::{json, Value};
+
+use super::etc_files;
+use crate::Engine;
+
+impl Engine {
+    pub fn container_inspect(&self, reference: &str, size: bool) -> Result<Value, ApiError> {
+        let container = self.containers.get(reference)?;
+        let record = container.snapshot();
+        let state = &record.state;
+        let etc = etc_files::paths(&container.dir);
+        let layer_dirs = berth_image::Digest::parse(&record.image_id)
+            .ok()
+            .and_then(|id| self.image_store().layer_dirs(&id).ok())
+            .unwrap_or_default();
+        let lower = layer_dirs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        let mut value = json!({
+            "Id": record.id,
+            "Created": record.created,
+            "Path": record.path,
+            "Args": record.args,
+            "State": {
+                "Status": state.status.as_str(),
+                "Running": state.status.is_live(),
+                "Paused": state.status == super::Status::Paused,
+                "Restarting": state.status == super::Status::Restarting,
+                "OOMKilled": state.oom_killed,
+                "Dead": state.status == super::Status::Dead,
+                "Pid": state.pid,
+                "ExitCode": state.exit_code,
+                "Error": state.error,
+                "StartedAt": state.started_at,
+                "FinishedAt": state.finished_at,
+            },
+            "Image": record.image_id,
+            "ResolvConfPath": etc.resolv_conf,
+            "HostnamePath": etc.hostname,
+            "HostsPath": etc.hosts,
+            "LogPath": record.log_path,
+            "Name": record.name,
+            "RestartCount": state.restart_count,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": Value::Null,
+            "HostConfig": record.host_config,
+            "GraphDriver": {
+                "Name": "overlay2",
+                "Data": {
+                    "LowerDir": lower,
+                    "MergedDir": container.dir.join("rootfs"),
+                    "UpperDir": container.dir.join("upper"),
+                    "WorkDir": container.dir.join("work"),
+                }
+            },
+            "Mounts": [],
+            "Config": record.config,
+            "NetworkSettings": {
+                "Bridge": "",
+                "SandboxID": "",
+                "SandboxKey": "",
+                "HairpinMode": false,
+                "LinkLocalIPv6Address": "",
+                "LinkLocalIPv6PrefixLen": 0,
+                "Ports": {},
+                "Networks": {},
+            },
+        });
+        if size {
+            let rw = super::remove::dir_size(&container.dir.join("upper"));
+            value["SizeRw"] = json!(rw);
+            value["SizeRootFs"] = json!(rw);
+        }
+        Ok(value)
+    }
+}

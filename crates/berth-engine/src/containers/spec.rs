@@ -1,0 +1,246 @@
+//! A container record turned into `berth-runtime`'s configuration, from which the OCI
+//! spec is built with Docker's defaults.
+
+use std::path::{Path, PathBuf};
+
+use berth_api::ApiError;
+use berth_runtime::spec::{
+    ContainerConfig, DeviceMapping, MountKind, MountPoint, NsMode, Resources, Ulimit,
+};
+
+use super::etc_files::EtcFiles;
+use super::record::Record;
+use super::Containers;
+
+pub struct SpecInputs<'a> {
+    pub record: &'a Record,
+    pub rootfs: PathBuf,
+    pub etc: &'a EtcFiles,
+    pub init_binary: &'a Path,
+    pub containers: &'a Containers,
+}
+
+pub fn runtime_config(inputs: SpecInputs<'_>) -> Result<ContainerConfig, ApiError> {
+    let record = inputs.record;
+    let config = &record.config;
+    let host = &record.host_config;
+    let mut args = vec![record.path.clone()];
+    args.extend(record.args.iter().cloned());
+    let console_size = host
+        .console_size
+        .as_ref()
+        .and_then(|v| v.as_array())
+        .and_then(|a| Some((a.first()?.as_u64()? as u16, a.get(1)?.as_u64()? as u16)))
+        .filter(|(h, w)| *h > 0 && *w > 0);
+    let namespace = |kind: &str, mode: &str| namespace_mode(kind, mode, inputs.containers);
+    Ok(ContainerConfig {
+        id: record.id.clone(),
+        rootfs: inputs.rootfs,
+        args,
+        env: config.env.clone().unwrap_or_default(),
+        working_dir: config.working_dir.clone(),
+        user: config.user.clone(),
+        group_add: host.group_add.clone().unwrap_or_default(),
+        hostname: config.hostname.clone(),
+        domainname: config.domainname.clone(),
+        tty: config.tty,
+        console_size,
+        init_binary: host
+            .init
+            .unwrap_or(false)
+            .then(|| inputs.init_binary.to_path_buf()),
+        privileged: host.privileged,
+        cap_add: host.cap_add.clone().unwrap_or_default(),
+        cap_drop: host.cap_drop.clone().unwrap_or_default(),
+        security_opt: host.security_opt.clone().unwrap_or_default(),
+        readonly_rootfs: host.readonly_rootfs,
+        masked_paths: host.masked_paths.clone(),
+        readonly_paths: host.readonly_paths.clone(),
+        network: namespace("net", network_mode(&host.network_mode))?,
+        pid: namespace("pid", &host.pid_mode)?,
+        ipc: namespace("ipc", &host.ipc_mode)?,
+        ipc_none: host.ipc_mode == "none",
+        uts: namespace("uts", &host.uts_mode)?,
+        cgroupns_private: host.cgroupns_mode == "private",
+        shm_size: host.shm_size,
+        shm_path: None,
+        ulimits: host
+            .ulimits
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| Ulimit {
+                name: u.name,
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect(),
+        sysctls: host.sysctls.clone().unwrap_or_default(),
+        resources: Resources {
+            memory: host.memory,
+            memory_swap: host.memory_swap,
+            memory_reservation: host.memory_reservation,
+            memory_swappiness: host.memory_swappiness.filter(|s| *s >= 0),
+            nano_cpus: host.nano_cpus,
+            cpu_shares: host.cpu_shares,
+            cpu_period: host.cpu_period,
+            cpu_quota: host.cpu_quota,
+            cpuset_cpus: host.cpuset_cpus.clone(),
+            cpuset_mems: host.cpuset_mems.clone(),
+            pids_limit: host.pids_limit,
+            oom_kill_disable: host.oom_kill_disable,
+            blkio_weight: host.blkio_weight.clamp(0, u16::MAX as i64) as u16,
+        },
+        cgroup_parent: host.cgroup_parent.clone(),
+        mounts: mounts(record)?,
+        hosts_path: Some(inputs.etc.hosts.clone()),
+        hostname_path: Some(inputs.etc.hostname.clone()),
+        resolv_conf_path: Some(inputs.etc.resolv_conf.clone()),
+        devices: host
+            .devices
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| DeviceMapping {
+                path_in_container: if d.path_in_container.is_empty() {
+                    d.path_on_host.clone()
+                } else {
+                    d.path_in_container
+                },
+                path_on_host: PathBuf::from(d.path_on_host),
+                cgroup_permissions: if d.cgroup_permissions.is_empty() {
+                    "rwm".into()
+                } else {
+                    d.cgroup_permissions
+                },
+            })
+            .collect(),
+        oom_score_adj: host.oom_score_adj.clamp(-1000, 1000) as i32,
+        annotations: host.annotations.clone().unwrap_or_default(),
+    })
+}
+
+/// Until user networks exist every container but `host` gets its own network namespace
+/// (loopback only); `bridge`, `default` and `none` all mean that.
+fn network_mode(mode: &str) -> &str {
+    match mode {
+        "host" => "host",
+        m if m.starts_with("container:") => m,
+        _ => "",
+    }
+}
+
+/// `""`/`private` → own namespace, `host` → the host's, `container:X` → X's.
+fn namespace_mode(kind: &str, mode: &str, containers: &Containers) -> Result<NsMode, ApiError> {
+    match mode {
+        "" | "private" | "shareable" | "none" => Ok(NsMode::Private),
+        "host" => Ok(NsMode::Host),
+        other => match other.strip_prefix("container:") {
+            Some(reference) => {
+                let target = containers.get(reference)?;
+                let record = target.snapshot();
+                if !record.state.status.is_live() || record.state.pid == 0 {
+                    return Err(ApiError::conflict(format!(
+                        "cannot join namespace of a non running container: container {reference} is not running"
+                    )));
+                }
+                Ok(NsMode::Path(PathBuf::from(format!(
+                    "/proc/{}/ns/{kind}",
+                    record.state.pid
+                ))))
+            }
+            None => Err(ApiError::invalid(format!(
+                "invalid namespace mode: {other}"
+            ))),
+        },
+    }
+}
+
+/// `-v /host:/ctr[:ro]` binds, `--tmpfs` and `--mount type=bind|tmpfs`. Named and
+/// anonymous volumes arrive with the volume service.
+fn mounts(record: &Record) -> Result<Vec<MountPoint>, ApiError> {
+    let host = &record.host_config;
+    let mut out = Vec::new();
+    for bind in host.binds.clone().unwrap_or_default() {
+        out.push(parse_bind(&bind)?);
+    }
+    for (path, options) in host.tmpfs.clone().unwrap_or_default() {
+        let options = (!options.is_empty()).then_some(options);
+        out.push(MountPoint::tmpfs(&path, options.as_deref()));
+    }
+    for mount in host.mounts.clone().unwrap_or_default() {
+        if !mount.target.starts_with('/') {
+            return Err(ApiError::invalid(format!(
+                "invalid mount config for type \"{}\": invalid mount path: '{}' mount path must be absolute",
+                mount.kind, mount.target
+            )));
+        }
+        match mount.kind.as_str() {
+            "bind" => {
+                if !Path::new(&mount.source).exists() {
+                    return Err(ApiError::invalid(format!(
+                        "invalid mount config for type \"bind\": bind source path does not exist: {}",
+                        mount.source
+                    )));
+                }
+                out.push(MountPoint::bind(
+                    &mount.source,
+                    &mount.target,
+                    mount.read_only,
+                ));
+            }
+            "tmpfs" => out.push(MountPoint::tmpfs(&mount.target, None)),
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "mounts of type \"{other}\" are not supported yet"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_bind(spec: &str) -> Result<MountPoint, ApiError> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, target, options) = match parts.as_slice() {
+        [s, t] => (*s, *t, ""),
+        [s, t, o] => (*s, *t, *o),
+        _ => {
+            return Err(ApiError::invalid(format!(
+                "invalid volume specification: '{spec}'"
+            )))
+        }
+    };
+    if !target.starts_with('/') {
+        return Err(ApiError::invalid(format!(
+            "invalid volume specification: '{spec}': invalid mount config for type \"bind\": invalid mount path: '{target}' mount path must be absolute"
+        )));
+    }
+    if !source.starts_with('/') {
+        return Err(ApiError::invalid(format!(
+            "named volumes are not supported yet: '{spec}'"
+        )));
+    }
+    // docker -v creates a missing host directory.
+    if !Path::new(source).exists() {
+        std::fs::create_dir_all(source)
+            .map_err(|e| ApiError::system(format!("creating bind source {source}: {e}")))?;
+    }
+    let mut mount = MountPoint::bind(source, target, false);
+    mount.kind = MountKind::Bind;
+    for option in options.split(',').filter(|o| !o.is_empty()) {
+        match option {
+            "ro" => mount.read_only = true,
+            "rw" | "z" | "Z" | "nocopy" => {}
+            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => {
+                mount.propagation = Some(option.to_string())
+            }
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "invalid volume specification: '{spec}': invalid mode: {other}"
+                )))
+            }
+        }
+    }
+    Ok(mount)
+}

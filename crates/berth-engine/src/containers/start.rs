@@ -1,0 +1,192 @@
+//! `POST /containers/{id}/start`: mount the rootfs, write the bundle, launch the shim.
+
+use std::sync::Arc;
+
+use berth_api::{ApiError, ErrorKind};
+use berth_shim::{FailureKind, LaunchResult, Request, ShimOptions};
+
+use super::etc_files;
+use super::exit::wait_for_process_exit;
+use super::record::Status;
+use super::rootfs;
+use super::spec::{runtime_config, SpecInputs};
+use super::{now_rfc3339, Container};
+use crate::Engine;
+
+impl Engine {
+    pub async fn container_start(self: &Arc<Self>, reference: &str) -> Result<(), ApiError> {
+        let container = self.containers.get(reference)?;
+        let _op = container.op.lock().await;
+        match container.status() {
+            Status::Running => {
+                return Err(ApiError::new(
+                    ErrorKind::NotModified,
+                    "container already started",
+                ))
+            }
+            Status::Paused => {
+                return Err(ApiError::conflict(
+                    "cannot start a paused container, try unpause instead",
+                ))
+            }
+            Status::Removing | Status::Dead => {
+                return Err(ApiError::conflict(format!(
+                    "container {} is marked for removal and cannot be started",
+                    container.id
+                )))
+            }
+            _ => {}
+        }
+        self.start_locked(&container).await
+    }
+
+    /// Starts a container whose operation lock the caller holds.
+    pub(crate) async fn start_locked(
+        self: &Arc<Self>,
+        container: &Arc<Container>,
+    ) -> Result<(), ApiError> {
+        let record = container.snapshot();
+        let store = self.image_store();
+        let image_id = berth_image::Digest::parse(&record.image_id)
+            .map_err(|e| ApiError::system(format!("container {}: bad image ID: {e}", record.id)))?;
+        let lowers = crate::images::blocking(move || Ok(store.layer_dirs(&image_id)?)).await?;
+
+        let dir = container.dir.clone();
+        let state_dir = container.state_dir.clone();
+        let runtime = self.runtime.clone();
+        let engine = self.clone();
+        let prepared = {
+            let record = record.clone();
+            tokio::task::spawn_blocking(move || -> Result<LaunchResult, ApiError> {
+                let rootfs = rootfs::mount_overlay(&dir, &lowers)?;
+                let result = (|| {
+                    let etc = etc_files::write(&dir, &record)?;
+                    let config = runtime_config(SpecInputs {
+                        record: &record,
+                        rootfs: rootfs.clone(),
+                        etc: &etc,
+                        init_binary: &runtime.init_binary,
+                        containers: &engine.containers,
+                    })?;
+                    let built = berth_runtime::spec::build(&config, &runtime.host)
+                        .map_err(|e| ApiError::invalid(e.to_string()))?;
+                    let _ = std::fs::remove_dir_all(&state_dir);
+                    berth_runtime::spec::write_bundle(&state_dir, &built.spec)
+                        .map_err(|e| ApiError::system(e.to_string()))?;
+                    let options = shim_options(&record, &state_dir);
+                    berth_shim::launch(&runtime.shim_binary, &options)
+                        .map_err(|e| ApiError::system(format!("starting the shim: {e}")))
+                })();
+                if !matches!(result, Ok(LaunchResult::Started { .. })) {
+                    let _ = rootfs::unmount(&dir);
+                    let _ = std::fs::remove_dir_all(&state_dir);
+                }
+                result
+            })
+            .await
+            .map_err(|e| ApiError::system(format!("start task failed: {e}")))?
+        };
+        match prepared {
+            Ok(LaunchResult::Started { pid, shim_pid }) => {
+                // Created, not started: attachers connect first, then the process runs.
+                self.hand_over_attachers(container).await;
+                if let Err(e) = self.shim_call(container, Request::Start).await {
+                    // The shim cleans up after a failed start and exits.
+                    wait_for_process_exit(shim_pid).await;
+                    let _ = rootfs::unmount(&container.dir);
+                    let _ = std::fs::remove_dir_all(&container.state_dir);
+                    return Err(self.record_start_failure(
+                        container,
+                        classify(&e.message),
+                        e.message,
+                    ));
+                }
+                let record = container.update(|r| {
+                    r.state.status = Status::Running;
+                    r.state.pid = pid;
+                    r.state.shim_pid = shim_pid;
+                    r.state.started_at = now_rfc3339();
+                    r.state.exit_code = 0;
+                    r.state.error.clear();
+                    r.state.oom_killed = false;
+                    r.state.manually_stopped = false;
+                    r.state.mounted = true;
+                })?;
+                self.container_event(&record, "start", &[]);
+                self.watch_exit(container.clone(), shim_pid);
+                Ok(())
+            }
+            Ok(LaunchResult::Failed { kind, message }) => {
+                Err(self.record_start_failure(container, kind, message))
+            }
+            Err(e) => {
+                let _ = container.update(|r| {
+                    r.state.error = e.message.clone();
+                    r.state.mounted = false;
+                    if r.state.status == Status::Restarting {
+                        r.state.status = Status::Exited;
+                    }
+                });
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Records a failed start like docker (exit code 127/126/128, `State.Error`) and
+    /// returns the error for the client.
+    fn record_start_failure(
+        &self,
+        container: &Container,
+        kind: FailureKind,
+        message: String,
+    ) -> ApiError {
+        let (code, status) = match kind {
+            FailureKind::NotFound => (127, ErrorKind::InvalidParameter),
+            FailureKind::PermissionDenied | FailureKind::BadWorkdir => {
+                (126, ErrorKind::InvalidParameter)
+            }
+            FailureKind::Other => (128, ErrorKind::System),
+        };
+        let message = format!("failed to create task for container: {message}: unknown");
+        let _ = container.update(|r| {
+            r.state.status = Status::Exited;
+            r.state.exit_code = code;
+            r.state.error = message.clone();
+            r.state.mounted = false;
+            r.state.finished_at = now_rfc3339();
+        });
+        ApiError::new(status, message)
+    }
+}
+
+/// The shim reports start failures as text; docker's exit codes follow the text.
+fn classify(message: &str) -> FailureKind {
+    if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+    {
+        FailureKind::NotFound
+    } else if message.contains("permission denied") {
+        FailureKind::PermissionDenied
+    } else {
+        FailureKind::Other
+    }
+}
+
+fn shim_options(record: &super::Record, state_dir: &std::path::Path) -> ShimOptions {
+    let mut options = ShimOptions::new(&record.id, state_dir, state_dir);
+    options.log_path = Some(record.log_path.clone());
+    let log = record.host_config.log_config.clone().unwrap_or_default();
+    options.log = log.kind != "none";
+    if let Some(size) = log.config.get("max-size") {
+        options.log_max_size = berth_format::units::ram_in_bytes(size).unwrap_or(0).max(0) as u64;
+    }
+    if let Some(files) = log.config.get("max-file") {
+        options.log_max_file = files.parse().unwrap_or(1).max(1);
+    }
+    options.stdin = record.config.open_stdin;
+    options.stdin_once = record.config.stdin_once;
+    options.no_start = true;
+    options
+}
