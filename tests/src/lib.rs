@@ -4,6 +4,7 @@
 
 pub mod dockerd;
 pub mod http;
+pub mod images;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -16,6 +16,8 @@ pub struct EngineConfig {
     pub live_restore: bool,
     pub iptables: bool,
     pub log_driver: String,
+    /// `log-opts` of daemon.json: defaults for containers without their own.
+    pub log_opts: std::collections::BTreeMap<String, String>,
     /// `default-address-pools` as (base CIDR, size) pairs.
     pub default_address_pools: Vec<(String, u32)>,
     /// The per-container supervisor and the `--init` binary (next to berthd by default).
@@ -44,6 +46,7 @@ impl EngineConfig {
             live_restore: false,
             iptables: true,
             log_driver: "json-file".into(),
+            log_opts: Default::default(),
             default_address_pools: Vec::new(),
             shim_binary: sibling_binary("berth-shim"),
             init_binary: sibling_binary("berth-init"),

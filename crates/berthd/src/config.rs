@@ -148,6 +148,7 @@ pub struct DaemonConfig {
     pub registry_mirrors: Vec<String>,
     pub insecure_registries: Vec<String>,
     pub log_driver: String,
+    pub log_opts: BTreeMap<String, String>,
     pub default_address_pools: Vec<(String, u32)>,
 }
 
@@ -222,6 +223,7 @@ impl DaemonConfig {
             registry_mirrors: list("registry-mirrors")?.unwrap_or(flags.registry_mirrors),
             insecure_registries: list("insecure-registries")?.unwrap_or(flags.insecure_registries),
             log_driver: string("log-driver").unwrap_or(flags.log_driver),
+            log_opts: string_map(file.get("log-opts"), "log-opts")?,
             default_address_pools: parse_address_pools(file.get("default-address-pools"))?,
         })
     }
@@ -249,6 +251,23 @@ impl DaemonConfig {
         validate_log_level(&level)?;
         Ok((debug, labels, if debug { "debug".into() } else { level }))
     }
+}
+
+/// A `{"key": "value"}` object of strings, such as `log-opts`.
+fn string_map(value: Option<&Value>, key: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let Some(value) = value else {
+        return Ok(BTreeMap::new());
+    };
+    let object = value
+        .as_object()
+        .with_context(|| format!("{key} must be an object of strings"))?;
+    object
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            _ => bail!("{key}.{k} must be a string"),
+        })
+        .collect()
 }
 
 fn default_cert_dir() -> PathBuf {

@@ -142,6 +142,7 @@ fn engine_config(config: &DaemonConfig) -> EngineConfig {
     engine.live_restore = config.live_restore;
     engine.iptables = config.iptables;
     engine.log_driver = config.log_driver.clone();
+    engine.log_opts = config.log_opts.clone();
     engine.default_address_pools = config.default_address_pools.clone();
     engine
 }

@@ -39,6 +39,23 @@ impl Engine {
         merge_image_defaults(&mut request, &image.config);
         let (path, args) = command_line(&request)?;
 
+        let engine_config = self.config();
+        let log = request
+            .host_config
+            .log_config
+            .get_or_insert_with(Default::default);
+        if log.kind.is_empty() {
+            log.kind = engine_config.log_driver.clone();
+            if log.config.is_empty() {
+                log.config = engine_config.log_opts.clone();
+            }
+        }
+        if !matches!(log.kind.as_str(), "json-file" | "none" | "local") {
+            return Err(ApiError::invalid(format!(
+                "failed to create container: logging driver \"{}\" is not supported; use json-file or none",
+                log.kind
+            )));
+        }
         let id = hex::encode(rand::random::<[u8; 32]>());
         let name = match name.filter(|n| !n.is_empty()) {
             Some(n) => {
@@ -48,11 +65,14 @@ impl Engine {
             }
             None => self.generated_name(&id),
         };
+        if request.host_config.network_mode.is_empty() {
+            request.host_config.network_mode = "bridge".into();
+        }
         if request.config.hostname.is_empty() && !is_host_mode(&request.host_config.network_mode) {
             request.config.hostname = id[..12].to_string();
         }
-        let config = self.config();
-        let (dir, state_dir) = container_dirs(&config.data_root, &config.exec_root, &id);
+        let (dir, state_dir) =
+            container_dirs(&engine_config.data_root, &engine_config.exec_root, &id);
         let record = Record {
             log_path: dir.join(format!("{id}-json.log")),
             id: id.clone(),

@@ -62,7 +62,7 @@ impl Engine {
                     "WorkDir": container.dir.join("work"),
                 }
             },
-            "Mounts": [],
+            "Mounts": mount_points(&record),
             "Config": record.config,
             "NetworkSettings": {
                 "Bridge": "",
@@ -82,4 +82,47 @@ impl Engine {
         }
         Ok(value)
     }
+}
+
+/// `Mounts` as docker reports them, from `-v` binds, `--tmpfs` and `--mount`.
+pub(crate) fn mount_points(record: &super::Record) -> Vec<Value> {
+    let host = &record.host_config;
+    let mut out = Vec::new();
+    for bind in host.binds.clone().unwrap_or_default() {
+        let parts: Vec<&str> = bind.split(':').collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        let mode = parts.get(2).copied().unwrap_or("");
+        let read_only = mode.split(',').any(|o| o == "ro");
+        out.push(json!({
+            "Type": "bind",
+            "Source": parts[0],
+            "Destination": parts[1],
+            "Mode": mode,
+            "RW": !read_only,
+            "Propagation": "rprivate",
+        }));
+    }
+    for mount in host.mounts.clone().unwrap_or_default() {
+        out.push(json!({
+            "Type": mount.kind,
+            "Source": mount.source,
+            "Destination": mount.target,
+            "Mode": "",
+            "RW": !mount.read_only,
+            "Propagation": if mount.kind == "bind" { "rprivate" } else { "" },
+        }));
+    }
+    for path in host.tmpfs.clone().unwrap_or_default().keys() {
+        out.push(json!({
+            "Type": "tmpfs",
+            "Source": "",
+            "Destination": path,
+            "Mode": "",
+            "RW": true,
+            "Propagation": "",
+        }));
+    }
+    out
 }

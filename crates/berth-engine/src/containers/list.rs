@@ -220,7 +220,7 @@ fn summary(record: &Record, size: bool, rw_size: &Option<u64>) -> Value {
         "Status": status_text(record),
         "HostConfig": { "NetworkMode": network_mode },
         "NetworkSettings": { "Networks": {} },
-        "Mounts": [],
+        "Mounts": super::inspect::mount_points(record),
     });
     if size {
         value["SizeRw"] = json!(rw_size.unwrap_or(0));

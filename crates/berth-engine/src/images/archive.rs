@@ -67,10 +67,21 @@ impl Engine {
         out: Box<dyn Write + Send>,
     ) -> Result<(), ApiError> {
         let store = self.image_store();
-        let saved = names.clone();
-        blocking(move || Ok(store.save(&names, out)?)).await?;
-        for name in saved {
-            self.image_event("save", &name, &name);
+        let saved = blocking(move || {
+            let ids: Vec<(String, String)> = names
+                .iter()
+                .map(|n| {
+                    store
+                        .resolve(n)
+                        .map(|i| (i.id.as_str().to_string(), n.clone()))
+                })
+                .collect::<Result<_, _>>()?;
+            store.save(&names, out)?;
+            Ok(ids)
+        })
+        .await?;
+        for (id, name) in saved {
+            self.image_event("save", &id, &name);
         }
         Ok(())
     }

@@ -41,7 +41,8 @@ impl Engine {
             Ok((id, items))
         })
         .await?;
-        self.publish_removals(id.as_str(), &items);
+        let owner = |_: &str| Some(id.as_str().to_string());
+        self.publish_removals(&items, &[id.as_str().to_string()], owner);
         Ok(items)
     }
 
@@ -49,9 +50,36 @@ impl Engine {
     pub async fn image_prune(&self, filters: Filters) -> Result<ImagePruneResponse, ApiError> {
         let store = self.image_store();
         let in_use = self.image_user();
-        let report = blocking(move || Ok(store.prune(&filters, &in_use)?)).await?;
+        // Who owned which reference before the prune, so the events name the images.
+        let (report, before) = blocking(move || {
+            let before: Vec<(String, Vec<String>)> = store
+                .summaries(&berth_image::ListOptions {
+                    all: true,
+                    ..Default::default()
+                })?
+                .into_iter()
+                .map(|s| {
+                    let mut names = s.repo_tags.clone();
+                    names.extend(s.repo_digests.clone());
+                    (s.id.clone(), names)
+                })
+                .collect();
+            Ok((store.prune(&filters, &in_use)?, before))
+        })
+        .await?;
         if let Some(items) = &report.images_deleted {
-            self.publish_removals("", items);
+            let image_ids: Vec<String> = before.iter().map(|(id, _)| id.clone()).collect();
+            let owner = |reference: &str| {
+                before
+                    .iter()
+                    .find(|(_, names)| {
+                        names
+                            .iter()
+                            .any(|n| n == reference || familiar(n) == reference)
+                    })
+                    .map(|(id, _)| id.clone())
+            };
+            self.publish_removals(items, &image_ids, owner);
         }
         let attributes = [("reclaimed".to_string(), report.space_reclaimed.to_string())]
             .into_iter()
@@ -60,14 +88,30 @@ impl Engine {
         Ok(report)
     }
 
-    fn publish_removals(&self, id: &str, items: &[ImageDeleteResponseItem]) {
+    /// `untag` events name the image that lost the reference; `delete` events are
+    /// published for images only, not for the layers removed with them.
+    fn publish_removals(
+        &self,
+        items: &[ImageDeleteResponseItem],
+        image_ids: &[String],
+        owner: impl Fn(&str) -> Option<String>,
+    ) {
         for item in items {
             if let Some(reference) = &item.untagged {
-                self.image_event("untag", id, reference);
+                let id = owner(reference).unwrap_or_default();
+                self.image_event("untag", &id, reference);
             }
             if let Some(deleted) = &item.deleted {
-                self.image_event("delete", deleted, deleted);
+                if image_ids.iter().any(|id| id == deleted) {
+                    self.image_event("delete", deleted, deleted);
+                }
             }
         }
     }
+}
+
+/// `docker.io/library/busybox:latest` → `busybox:latest`, as untag items name them.
+fn familiar(name: &str) -> String {
+    let name = name.strip_prefix("docker.io/").unwrap_or(name);
+    name.strip_prefix("library/").unwrap_or(name).to_string()
 }

@@ -306,3 +306,86 @@ impl Client {
 pub fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// A hijacked connection (attach, exec start): the raw bidirectional byte stream left after
+/// the daemon's `101 UPGRADED` (or plain `200 OK`) answer.
+pub struct Hijacked {
+    /// The daemon's `Content-Type`: `application/vnd.docker.multiplexed-stream` when stdout
+    /// and stderr come framed, `application/vnd.docker.raw-stream` otherwise.
+    pub content_type: String,
+    pub stream: HijackedStream,
+}
+
+/// The two shapes a hijack answer can take: an upgraded connection (read and write), or an
+/// old-style `200 OK` whose body carries the output (read only; stdin cannot be sent).
+pub enum HijackedStream {
+    Upgraded(TokioIo<hyper::upgrade::Upgraded>),
+    ReadOnly(Incoming),
+}
+
+impl Client {
+    /// A second client for the same daemon with its own connection, sharing the negotiated
+    /// API version. Long requests (`wait`, attach, parallel stops) each need one, since a
+    /// connection carries one request at a time.
+    pub fn sibling(&self) -> Client {
+        Client {
+            target: self.target.clone(),
+            sender: None,
+            version: self.version.clone(),
+        }
+    }
+
+    /// Sends `method path` on a fresh connection with `Connection: Upgrade` and
+    /// `Upgrade: tcp`, and hands back the raw stream once the daemon answers 101 (or 200).
+    /// Error statuses become `ClientError::Daemon` with the daemon's message.
+    pub async fn hijack(&mut self, method: Method, path: &str) -> Result<Hijacked> {
+        let version = self.negotiated_version().await?;
+        let stream = transport::connect(&self.target).await?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ClientError::Other(anyhow::anyhow!("error during connect: {e}")))?;
+        tokio::spawn(async move {
+            let _ = connection.with_upgrades().await;
+        });
+        let host_header = match &self.target.endpoint {
+            host::Endpoint::Unix(_) => "api.moby.localhost".to_string(),
+            host::Endpoint::Tcp { host, port } => format!("{host}:{port}"),
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/v{version}{path}"))
+            .header("host", host_header)
+            .header(
+                "user-agent",
+                concat!("Berth-Client/", env!("CARGO_PKG_VERSION"), " (linux)"),
+            )
+            .header("content-type", "text/plain")
+            .header("connection", "Upgrade")
+            .header("upgrade", "tcp")
+            .body(body_bytes(Vec::new()))
+            .map_err(|e| ClientError::Other(e.into()))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| ClientError::Other(anyhow::anyhow!("error during request: {e}")))?;
+        let response = Self::check(response).await?;
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let stream = if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            let upgraded = hyper::upgrade::on(response)
+                .await
+                .map_err(|e| ClientError::Other(anyhow::anyhow!("error during hijack: {e}")))?;
+            HijackedStream::Upgraded(TokioIo::new(upgraded))
+        } else {
+            HijackedStream::ReadOnly(response.into_body())
+        };
+        Ok(Hijacked {
+            content_type,
+            stream,
+        })
+    }
+}

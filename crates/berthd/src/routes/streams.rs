@@ -16,7 +16,27 @@ use tokio_stream::wrappers::ReceiverStream;
 pub fn body_reader(body: Body) -> Box<dyn Read + Send> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream);
-    Box::new(tokio_util::io::SyncIoBridge::new(reader))
+    Box::new(DrainOnDrop(tokio_util::io::SyncIoBridge::new(reader)))
+}
+
+/// At most this much of an upload is read and discarded after a failure.
+const DRAIN_LIMIT: u64 = 1 << 30;
+
+/// Reads what the client still sends once the engine stops reading (a rejected
+/// archive), so the client gets to read the error answer instead of a reset
+/// connection. Runs where the reader is dropped: on the blocking pool.
+struct DrainOnDrop<R: Read>(R);
+
+impl<R: Read> Read for DrainOnDrop<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> Drop for DrainOnDrop<R> {
+    fn drop(&mut self) {
+        let _ = std::io::copy(&mut (&mut self.0).take(DRAIN_LIMIT), &mut std::io::sink());
+    }
 }
 
 pub type Chunk = Result<Bytes, std::io::Error>;

@@ -72,18 +72,32 @@ pub async fn run(ctx: &mut Context, args: HistoryArgs) -> client::Result<u8> {
             };
             json!({
                 "ID": id_of(item),
-                "CreatedSince": if args.human { output::time_ago(created) } else { output::created_at(created) },
-                "CreatedAt": output::created_at(created),
+                "CreatedSince": if args.human { output::time_ago(created) } else { rfc3339(created) },
+                "CreatedAt": rfc3339(created),
                 "CreatedBy": created_by,
                 "Size": if args.human { output::human_size(size as f64) } else { size.to_string() },
                 "Comment": item.get("Comment").and_then(Value::as_str).unwrap_or(""),
             })
         })
         .collect();
-    let default = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+    let default = if args.human {
+        "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+    } else {
+        "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+    };
     print!(
         "{}",
         ListFormat::new(args.format.as_deref(), default, HEADERS).render(&rows)?
     );
     Ok(0)
+}
+
+/// docker's history prints absolute times as RFC 3339 in local time.
+fn rfc3339(unix_seconds: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Local
+        .timestamp_opt(unix_seconds, 0)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }

@@ -14,6 +14,7 @@ pub struct TagArgs {
 }
 
 pub async fn run(ctx: &mut Context, args: TagArgs) -> client::Result<u8> {
+    check_reference(&args.target)?;
     let (repo, tag) = split_repo_tag(&args.target);
     let mut path = format!("/images/{}/tag?repo={}", encode(&args.source), encode(repo));
     if let Some(tag) = tag {
@@ -21,6 +22,23 @@ pub async fn run(ctx: &mut Context, args: TagArgs) -> client::Result<u8> {
     }
     ctx.client.post_json(&path, None).await?;
     Ok(0)
+}
+
+/// docker refuses a malformed target before asking the daemon: an empty repository, or
+/// more than one `:tag` in the last path component.
+fn check_reference(reference: &str) -> client::Result<()> {
+    let (repo, _) = split_repo_tag(reference);
+    let last = repo.rsplit('/').next().unwrap_or(repo);
+    let bad = repo.is_empty()
+        || repo.starts_with(':')
+        || (repo.contains('/') && last.contains(':'))
+        || (!repo.contains('/') && last.contains(':'));
+    if bad {
+        return Err(client::ClientError::Usage(format!(
+            "\"{reference}\" is not a valid repository/tag: invalid reference format"
+        )));
+    }
+    Ok(())
 }
 
 /// `host:5000/repo:tag` → (`host:5000/repo`, `tag`); a colon inside the host is no tag.
