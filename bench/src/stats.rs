@@ -1,6 +1,24 @@
-//! Timing samples and their summary: median, minimum and maximum, in milliseconds.
+//! Timing samples and their summary: median, minimum and maximum, in milliseconds; the
+//! `name: value` output lines.
 
 use std::time::{Duration, Instant};
+
+use crate::interrupt;
+
+/// Prints one figure.
+pub fn report(name: &str, value: impl std::fmt::Display) {
+    println!("{name}: {value}");
+}
+
+/// The other engine's median divided by ours: above 1.0x, ours is faster.
+pub fn ratio(theirs: &Summary, ours: &Summary) -> String {
+    ratio_of(theirs.median.as_secs_f64(), ours.median.as_secs_f64())
+}
+
+/// `theirs / ours` as `2.5x`.
+pub fn ratio_of(theirs: f64, ours: f64) -> String {
+    format!("{:.1}x", theirs / ours.max(1e-9))
+}
 
 /// The summary of one measured operation.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +71,20 @@ pub fn ms(d: Duration) -> String {
     }
 }
 
+/// Runs `op` `n` times; each call times its own measured part and returns it, so set-up
+/// and clean-up around it (such as `rmi` between loads) stay out of the figure.
+pub fn measure_parts(
+    n: usize,
+    mut op: impl FnMut(usize) -> Result<Duration, String>,
+) -> Result<Summary, String> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        interrupt::check()?;
+        samples.push(op(i)?);
+    }
+    Ok(Summary::from_samples(samples))
+}
+
 /// Runs `op` `warmup` times unmeasured, then `n` times measured.
 pub fn measure(
     n: usize,
@@ -60,10 +92,12 @@ pub fn measure(
     mut op: impl FnMut() -> Result<(), String>,
 ) -> Result<Summary, String> {
     for _ in 0..warmup {
+        interrupt::check()?;
         op()?;
     }
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
+        interrupt::check()?;
         let start = Instant::now();
         op()?;
         samples.push(start.elapsed());

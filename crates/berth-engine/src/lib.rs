@@ -30,6 +30,7 @@ pub struct Engine {
     images: Arc<berth_image::ImageStore>,
     pub(crate) containers: containers::Containers,
     pub(crate) runtime: Arc<RuntimeSettings>,
+    pub(crate) stats_cache: containers::introspect::StatsCache,
     shutting_down: AtomicBool,
 }
 
@@ -57,6 +58,7 @@ impl Engine {
         Ok(Arc::new(Engine {
             containers,
             runtime,
+            stats_cache: Default::default(),
             shutting_down: AtomicBool::new(false),
             images: Arc::new(images),
             config: std::sync::RwLock::new(config),

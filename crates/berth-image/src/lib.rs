@@ -7,6 +7,7 @@
 
 pub mod changes;
 pub mod config;
+pub mod derive;
 pub mod error;
 pub mod filters;
 pub mod import;
@@ -16,6 +17,7 @@ mod save;
 pub mod store;
 
 pub use config::ImageConfig;
+pub use derive::ChildImage;
 pub use error::ImageError;
 pub use import::{repo_tag_reference, ImportOptions};
 pub use load::LoadedImage;

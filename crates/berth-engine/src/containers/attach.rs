@@ -128,8 +128,15 @@ impl Engine {
                 container.id
             )));
         }
-        self.shim_call(&container, Request::Resize { height, width })
-            .await?;
+        self.shim_call(
+            &container,
+            Request::Resize {
+                height,
+                width,
+                exec_id: None,
+            },
+        )
+        .await?;
         Ok(())
     }
 }

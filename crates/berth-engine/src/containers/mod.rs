@@ -8,6 +8,7 @@ mod create;
 mod etc_files;
 mod exit;
 mod inspect;
+pub mod introspect;
 mod list;
 mod logs;
 mod names;
@@ -27,6 +28,7 @@ use berth_api::ApiError;
 use tokio::sync::watch;
 
 pub use attach::{AttachOptions, AttachStream};
+pub use introspect::CommitRequest;
 pub use list::{ListOptions, LIST_FILTERS};
 pub use logs::LogOptions;
 pub use record::{Record, Status};

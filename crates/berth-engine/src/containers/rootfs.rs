@@ -10,7 +10,45 @@ pub fn rootfs_path(container_dir: &Path) -> PathBuf {
     container_dir.join("rootfs")
 }
 
-/// Mounts the overlay. `lowers` are the image's layer directories, top layer first.
+/// Files and folders the runtime mounts over or needs. They sit in a per-container
+/// "init" layer between the image and the container's own changes (as Docker's init
+/// layer), so mount targets never show up in `diff`, `commit` or `export` as changes.
+const INIT_DIRS: &[&str] = &["dev", "dev/pts", "dev/shm", "proc", "sys", "etc"];
+const INIT_FILES: &[&str] = &[
+    "dev/console",
+    "etc/hosts",
+    "etc/hostname",
+    "etc/resolv.conf",
+];
+
+pub fn init_layer_path(container_dir: &Path) -> PathBuf {
+    container_dir.join("init")
+}
+
+fn ensure_init_layer(container_dir: &Path) -> Result<PathBuf, ApiError> {
+    let init = init_layer_path(container_dir);
+    let fail = |what: &Path, e: std::io::Error| {
+        ApiError::system(format!("creating {}: {e}", what.display()))
+    };
+    for dir in INIT_DIRS {
+        let path = init.join(dir);
+        std::fs::create_dir_all(&path).map_err(|e| fail(&path, e))?;
+    }
+    for file in INIT_FILES {
+        let path = init.join(file);
+        if !path.exists() {
+            std::fs::File::create(&path).map_err(|e| fail(&path, e))?;
+        }
+    }
+    let mtab = init.join("etc/mtab");
+    if mtab.symlink_metadata().is_err() {
+        std::os::unix::fs::symlink("/proc/mounts", &mtab).map_err(|e| fail(&mtab, e))?;
+    }
+    Ok(init)
+}
+
+/// Mounts the overlay. `lowers` are the image's layer directories, top layer first; the
+/// container's init layer goes on top of them.
 pub fn mount_overlay(container_dir: &Path, lowers: &[PathBuf]) -> Result<PathBuf, ApiError> {
     let target = rootfs_path(container_dir);
     let upper = container_dir.join("upper");
@@ -19,15 +57,9 @@ pub fn mount_overlay(container_dir: &Path, lowers: &[PathBuf]) -> Result<PathBuf
         std::fs::create_dir_all(dir)
             .map_err(|e| ApiError::system(format!("creating {}: {e}", dir.display())))?;
     }
-    // overlayfs needs at least one lower; an image without layers gets an empty one.
-    let empty = container_dir.join("empty-lower");
-    let lowers: Vec<PathBuf> = if lowers.is_empty() {
-        std::fs::create_dir_all(&empty)
-            .map_err(|e| ApiError::system(format!("creating {}: {e}", empty.display())))?;
-        vec![empty]
-    } else {
-        lowers.to_vec()
-    };
+    let mut all_lowers = vec![ensure_init_layer(container_dir)?];
+    all_lowers.extend(lowers.iter().cloned());
+    let lowers = all_lowers;
     let lowerdir = lowers
         .iter()
         .map(|p| p.display().to_string())

@@ -129,6 +129,13 @@ pub async fn by_id(
             Ok(StatusCode::OK.into_response())
         }
         ("POST", "wait") => wait(engine, id, &params).await,
+        ("GET", "stats") => stats(engine, id, &params).await,
+        ("GET", "top") => {
+            let ps_args = params.get("ps_args").unwrap_or("");
+            Ok(Json(engine.container_top(&id, ps_args).await?).into_response())
+        }
+        ("GET", "changes") => Ok(Json(engine.container_changes(&id).await?).into_response()),
+        ("GET", "export") => export(engine, id).await,
         ("GET", "logs") => logs(&engine, &id, &params),
         ("POST", "attach") => attach(engine, id, &params, request).await,
         ("DELETE", "") => {
@@ -305,4 +312,79 @@ async fn attach(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(response)
+}
+
+/// `GET /containers/{id}/stats`: one document with `stream=false` (or `one-shot`), else
+/// one per second until the client leaves or the container stops.
+async fn stats(engine: Arc<Engine>, id: String, params: &Params) -> HandlerResult<Response> {
+    let stream = params
+        .get("stream")
+        .is_none_or(berth_api::query::parse_bool);
+    let one_shot = params.bool("one-shot");
+    let first = engine.container_stats(&id, one_shot).await?;
+    if !stream {
+        return Ok(Json(first).into_response());
+    }
+    let (tx, rx) = mpsc::channel::<Chunk>(2);
+    tokio::spawn(async move {
+        let mut next = Some(first);
+        loop {
+            let Some(document) = next.take() else { return };
+            let mut line = serde_json::to_vec(&document).unwrap_or_default();
+            line.push(b'\n');
+            if tx.send(Ok(bytes::Bytes::from(line))).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            match engine.container_stats(&id, false).await {
+                Ok(document) => next = Some(document),
+                Err(_) => return,
+            }
+        }
+    });
+    Ok(channel_body(rx, "application/json"))
+}
+
+/// `GET /containers/{id}/export`.
+async fn export(engine: Arc<Engine>, id: String) -> HandlerResult<Response> {
+    engine.container_inspect(&id, false)?;
+    let (tx, rx) = mpsc::channel::<Chunk>(16);
+    tokio::spawn(async move {
+        let writer = std::io::BufWriter::with_capacity(
+            256 * 1024,
+            super::streams::ChannelWriter::new(tx.clone()),
+        );
+        if let Err(e) = engine.container_export(&id, Box::new(writer)).await {
+            let _ = tx.send(Err(std::io::Error::other(e.message))).await;
+        }
+    });
+    Ok(channel_body(rx, "application/x-tar"))
+}
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&changes=&pause=`.
+pub async fn commit(
+    State(state): State<AppState>,
+    params: Params,
+    body: Bytes,
+) -> HandlerResult<Response> {
+    let config = if body.is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .map_err(|e| ApiError::invalid(format!("invalid JSON in the request body: {e}")))?,
+        )
+    };
+    let request = berth_engine::containers::CommitRequest {
+        container: params.get("container").unwrap_or("").to_string(),
+        repo: params.get("repo").unwrap_or("").to_string(),
+        tag: params.get("tag").unwrap_or("").to_string(),
+        comment: params.get("comment").unwrap_or("").to_string(),
+        author: params.get("author").unwrap_or("").to_string(),
+        changes: params.all("changes").to_vec(),
+        pause: params.get("pause").is_none_or(berth_api::query::parse_bool),
+        config: config.filter(|c| !c.is_null()),
+    };
+    let id = state.engine.container_commit(request).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "Id": id }))).into_response())
 }

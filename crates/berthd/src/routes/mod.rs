@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/containers/create", post(containers::create))
         .route("/containers/json", get(containers::list))
         .route("/containers/prune", post(containers::prune))
+        .route("/commit", post(containers::commit))
         .route(
             "/containers/{*rest}",
             get(containers::by_id)
