@@ -136,6 +136,23 @@ pub async fn by_id(
         }
         ("GET", "changes") => Ok(Json(engine.container_changes(&id).await?).into_response()),
         ("GET", "export") => export(engine, id).await,
+        ("HEAD", "archive") => {
+            let path = archive_path(&params)?;
+            let stat = engine.container_path_stat(&id, &path).await?;
+            let mut response = StatusCode::OK.into_response();
+            set_stat_header(&mut response, &stat.header);
+            Ok(response)
+        }
+        ("GET", "archive") => archive_get(engine, id, &params).await,
+        ("PUT", "archive") => {
+            let path = archive_path(&params)?;
+            let no_overwrite = params.bool("noOverwriteDirNonDir");
+            let reader = super::streams::body_reader(request.into_body());
+            engine
+                .container_archive_put(&id, &path, reader, no_overwrite)
+                .await?;
+            Ok(StatusCode::OK.into_response())
+        }
         ("GET", "logs") => logs(&engine, &id, &params),
         ("POST", "attach") => attach(engine, id, &params, request).await,
         ("DELETE", "") => {
@@ -387,4 +404,46 @@ pub async fn commit(
     };
     let id = state.engine.container_commit(request).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "Id": id }))).into_response())
+}
+
+fn archive_path(params: &Params) -> Result<String, ApiError> {
+    match params.get("path") {
+        Some(p) if !p.is_empty() => Ok(p.to_string()),
+        _ => Err(ApiError::invalid(
+            "path is required: the path parameter cannot be empty",
+        )),
+    }
+}
+
+fn set_stat_header(response: &mut Response, header_value: &str) {
+    if let Ok(value) = HeaderValue::from_str(header_value) {
+        response
+            .headers_mut()
+            .insert("x-docker-container-path-stat", value);
+    }
+}
+
+/// `GET /containers/{id}/archive?path=`: the stat header, then the tar.
+async fn archive_get(engine: Arc<Engine>, id: String, params: &Params) -> HandlerResult<Response> {
+    let path = archive_path(params)?;
+    let (tx, rx) = mpsc::channel::<Chunk>(16);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let writer = std::io::BufWriter::with_capacity(
+            256 * 1024,
+            super::streams::ChannelWriter::new(tx.clone()),
+        );
+        if let Err(e) = engine
+            .container_archive_get(&id, &path, Box::new(writer), ready_tx)
+            .await
+        {
+            let _ = tx.send(Err(std::io::Error::other(e.message))).await;
+        }
+    });
+    let stat = ready_rx
+        .await
+        .map_err(|_| ApiError::system("the archive task ended early"))??;
+    let mut response = channel_body(rx, "application/x-tar");
+    set_stat_header(&mut response, &stat.header);
+    Ok(response)
 }

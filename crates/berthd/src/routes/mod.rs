@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
             "/containers/{*rest}",
             get(containers::by_id)
                 .post(containers::by_id)
+                .put(containers::by_id)
                 .delete(containers::by_id),
         )
         .route("/images/json", get(images::list))

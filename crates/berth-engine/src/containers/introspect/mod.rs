@@ -1,5 +1,6 @@
 //! Looking into containers: stats, top, changes, export, commit.
 
+mod archive;
 pub(crate) mod cgroup;
 mod commit;
 mod diff;
@@ -7,5 +8,6 @@ mod export;
 mod stats;
 mod top;
 
+pub use archive::PathStat;
 pub use commit::CommitRequest;
 pub use stats::StatsCache;
