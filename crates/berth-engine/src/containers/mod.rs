@@ -4,7 +4,7 @@
 //! state files.
 
 mod attach;
-mod create;
+pub(crate) mod create;
 mod etc_files;
 mod exit;
 mod inspect;
@@ -28,7 +28,7 @@ use berth_api::ApiError;
 use tokio::sync::watch;
 
 pub use attach::{AttachOptions, AttachStream};
-pub use introspect::CommitRequest;
+pub use introspect::{CommitRequest, UpdateRequest};
 pub use list::{ListOptions, LIST_FILTERS};
 pub use logs::LogOptions;
 pub use record::{Record, Status};

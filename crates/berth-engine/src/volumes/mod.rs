@@ -20,6 +20,7 @@ mod usage;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use berth_api::ApiError;
@@ -114,6 +115,8 @@ pub struct Volumes {
     /// `<data-root>/volumes`.
     root: PathBuf,
     by_name: Mutex<BTreeMap<String, Arc<Volume>>>,
+    /// One prune at a time (moby's rule).
+    pruning: AtomicBool,
 }
 
 /// What the volume service needs to know about one container when the daemon starts.
@@ -155,6 +158,7 @@ impl Volumes {
         let volumes = Volumes {
             root,
             by_name: Mutex::new(by_name),
+            pruning: AtomicBool::new(false),
         };
         for container in containers {
             for mount in container.mounts.iter().filter(|m| m.is_volume()) {
@@ -207,6 +211,36 @@ impl Volumes {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Bytes stored below `path`: every non-folder entry once (hard links counted once), not
+/// following symlinks or crossing into other filesystems.
+pub(crate) fn data_size(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(top) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0u64;
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                if meta.dev() == top.dev() {
+                    pending.push(entry.path());
+                }
+            } else if meta.nlink() <= 1 || seen.insert((meta.dev(), meta.ino())) {
+                total += meta.len();
+            }
+        }
+    }
+    total
 }
 
 fn new_volume(name: String, dir: PathBuf, meta: VolumeMeta) -> Volume {

@@ -134,6 +134,14 @@ pub async fn by_id(
             let ps_args = params.get("ps_args").unwrap_or("");
             Ok(Json(engine.container_top(&id, ps_args).await?).into_response())
         }
+        ("POST", "update") => {
+            let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+                .await
+                .map_err(|e| ApiError::invalid(format!("reading the request body: {e}")))?;
+            let update: berth_engine::containers::UpdateRequest = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::invalid(format!("invalid JSON in the request body: {e}")))?;
+            Ok(Json(engine.container_update(&id, update).await?).into_response())
+        }
         ("GET", "changes") => Ok(Json(engine.container_changes(&id).await?).into_response()),
         ("GET", "export") => export(engine, id).await,
         ("HEAD", "archive") => {

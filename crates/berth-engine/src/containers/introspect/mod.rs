@@ -7,7 +7,9 @@ mod diff;
 mod export;
 mod stats;
 mod top;
+mod update;
 
 pub use archive::PathStat;
 pub use commit::CommitRequest;
 pub use stats::StatsCache;
+pub use update::UpdateRequest;
