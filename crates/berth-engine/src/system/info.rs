@@ -134,16 +134,28 @@ impl Engine {
     /// `GET /system/df`.
     pub async fn data_usage(&self) -> Result<SystemDataUsage, berth_api::ApiError> {
         let (images, layers_size) = self.image_usage().await?;
+        let containers = self.container_list(&crate::containers::ListOptions {
+            all: true,
+            limit: None,
+            size: true,
+            filters: berth_api::Filters::default(),
+        })?;
+        let users = |image_id: &str| {
+            containers
+                .iter()
+                .filter(|c| c.get("ImageID").and_then(|v| v.as_str()) == Some(image_id))
+                .count() as i64
+        };
         Ok(SystemDataUsage {
             layers_size,
             images: images
                 .into_iter()
                 .map(|mut image| {
-                    // No container service yet, so no image is in use.
-                    image.containers = 0;
+                    image.containers = users(&image.id);
                     serde_json::to_value(image).unwrap_or_default()
                 })
                 .collect(),
+            containers,
             ..SystemDataUsage::default()
         })
     }
