@@ -675,12 +675,16 @@ fn inspect_shows_the_image() {
 #[test]
 fn inspect_of_a_missing_image_fails() {
     let daemon = loaded();
-    for verb in [&["inspect"][..], &["image", "inspect"][..]] {
+    // docker: the generic `inspect` says "No such object", `image inspect` "No such image".
+    for (verb, expected) in [
+        (&["inspect"][..], "No such object: nope"),
+        (&["image", "inspect"][..], "No such image: nope"),
+    ] {
         let mut command = berth(&daemon);
         command.args(verb).arg("nope");
         let out = run(command);
         let err = fails(&out);
-        assert!(err.contains("No such image: nope"), "{}", show(&out));
+        assert!(err.contains(expected), "{}", show(&out));
     }
     // One missing among several: the found one is printed, exit 1.
     let mut command = berth(&daemon);
@@ -724,7 +728,7 @@ fn tag_and_lookup_by_name_id_and_prefix() {
     }
     // A tag that does not exist is not found, even though the repository is.
     let mut command = berth(&daemon);
-    command.args(["inspect", "mybox:latest"]);
+    command.args(["image", "inspect", "mybox:latest"]);
     assert!(fails(&run(command)).contains("No such image: mybox:latest"));
 
     // Registries with ports, and deeper paths.

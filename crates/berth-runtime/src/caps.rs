@@ -182,7 +182,11 @@ pub fn tweak(req: &CapRequest<'_>, host: &[Capability]) -> Result<Vec<Capability
     }
     let drops = normalize(req.drop, host)?;
     let adds = normalize(req.add, host)?;
-    let dropped = |c: &Capability| drops.iter().any(|d| matches!(d, Normalized::Cap(x) if x == c));
+    let dropped = |c: &Capability| {
+        drops
+            .iter()
+            .any(|d| matches!(d, Normalized::Cap(x) if x == c))
+    };
     let add_all = adds.iter().any(|a| matches!(a, Normalized::All));
     let drop_all = drops.iter().any(|d| matches!(d, Normalized::All));
     let explicit_adds = adds.iter().filter_map(|a| match a {
@@ -195,7 +199,10 @@ pub fn tweak(req: &CapRequest<'_>, host: &[Capability]) -> Result<Vec<Capability
     } else if drop_all {
         explicit_adds.collect()
     } else {
-        defaults().filter(|c| !dropped(c)).chain(explicit_adds).collect()
+        defaults()
+            .filter(|c| !dropped(c))
+            .chain(explicit_adds)
+            .collect()
     };
     let mut seen = Vec::with_capacity(caps.len());
     caps.retain(|c| {

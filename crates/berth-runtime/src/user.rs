@@ -191,7 +191,7 @@ impl UserDb {
             supplementary.extend(
                 groups
                     .iter()
-                    .filter(|g| g.members.iter().any(|m| *m == p.name))
+                    .filter(|g| g.members.contains(&p.name))
                     .map(|g| g.gid),
             );
         }

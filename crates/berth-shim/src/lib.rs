@@ -12,4 +12,6 @@ pub mod protocol;
 
 pub use client::{launch, read_exit_file, Client, ClientError};
 pub use options::ShimOptions;
-pub use protocol::{ExitStatus, FailureKind, LaunchResult, Request, Response, State, Status};
+pub use protocol::{
+    ExecRequest, ExecState, ExitStatus, FailureKind, LaunchResult, Request, Response, State, Status,
+};

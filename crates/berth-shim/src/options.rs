@@ -188,9 +188,15 @@ mod tests {
         assert!(ShimOptions::parse(vec![OsString::from("--bogus")]).is_err());
         assert!(ShimOptions::parse(Vec::<OsString>::new()).is_err());
         let o = ShimOptions::parse(
-            ["--id=x", "--bundle=/b", "--state-dir", "/s", "--log-driver=none"]
-                .iter()
-                .map(OsString::from),
+            [
+                "--id=x",
+                "--bundle=/b",
+                "--state-dir",
+                "/s",
+                "--log-driver=none",
+            ]
+            .iter()
+            .map(OsString::from),
         )
         .unwrap();
         assert!(!o.log);

@@ -61,8 +61,13 @@ pub enum Request {
     /// Freezes / thaws the container's cgroup.
     Pause,
     Resume,
-    /// Sets the TTY size (containers with a terminal only).
-    Resize { height: u16, width: u16 },
+    /// Sets the TTY size of the container, or of an exec with `exec_id`.
+    Resize {
+        height: u16,
+        width: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exec_id: Option<String>,
+    },
     /// Turns the connection into a stream of the selected stdio.
     Attach {
         #[serde(default)]
@@ -74,6 +79,58 @@ pub enum Request {
     },
     /// Closes the container's stdin (EOF for the process).
     CloseStdin,
+    /// Runs another process in the container (`docker exec`). Unless `detach`, the
+    /// connection becomes that process's stdio stream after the answer (like `attach`),
+    /// and closes once the process has exited and its output is drained; its exit code
+    /// is then available from [`Request::ExecState`].
+    Exec(ExecRequest),
+    /// State of an exec process.
+    ExecState {
+        exec_id: String,
+    },
+}
+
+/// A process to run in a running container.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExecRequest {
+    /// Caller-chosen id (the engine's exec id).
+    pub exec_id: String,
+    pub args: Vec<String>,
+    /// `KEY=value` added to the container's environment.
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Resolved user (defaults: the container's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_gids: Vec<u32>,
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub stdin: bool,
+    /// Do not stream: stdio goes to /dev/null.
+    #[serde(default)]
+    pub detach: bool,
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u16>,
+}
+
+/// Answer to [`Request::ExecState`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecState {
+    pub exec_id: String,
+    pub pid: u32,
+    pub running: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitStatus>,
 }
 
 fn yes() -> bool {
@@ -132,6 +189,11 @@ pub struct Response {
     pub state: Option<State>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<ExitStatus>,
+    /// Pid of a process just started by `exec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecState>,
 }
 
 impl Response {

@@ -4,9 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::container::{
+    attach::AttachArgs, create::CreateArgs, inspect::ContainerInspectArgs, kill::KillArgs,
+    logs::LogsArgs, pause::PauseArgs, port::PortArgs, prune::ContainerPruneArgs, ps::PsArgs,
+    rename::RenameArgs, restart::RestartArgs, rm::RmArgs, run::RunArgs, start::StartArgs,
+    stop::StopArgs, top::TopArgs, unpause::UnpauseArgs, wait::WaitArgs,
+};
 use crate::commands::image::{
     history::HistoryArgs, import::ImportArgs, inspect::InspectArgs, load::LoadArgs, ls::ImagesArgs,
     prune::PruneArgs, rm::RmiArgs, save::SaveArgs, tag::TagArgs,
+};
+use crate::commands::volume::{
+    create::VolumeCreateArgs, inspect::VolumeInspectArgs, ls::VolumeLsArgs,
+    prune::VolumePruneArgs, rm::VolumeRmArgs,
 };
 use crate::commands::{
     events::EventsArgs, info::InfoArgs, system_df::DfArgs, version::VersionArgs,
@@ -19,23 +29,41 @@ Usage:  berth [OPTIONS] COMMAND
 A self-sufficient runtime for containers
 
 Common Commands:
+  run         Create and run a new container from an image
+  ps          List containers
   images      List images
   version     Show the Berth version information
   info        Display system-wide information
 
 Management Commands:
+  container   Manage containers
   image       Manage images
   system      Manage Berth
+  volume      Manage volumes
 
 Commands:
+  attach      Attach local standard input, output, and error streams to a running container
+  create      Create a new container
   events      Get real time events from the server
   history     Show the history of an image
   import      Import the contents from a tarball to create a filesystem image
   inspect     Return low-level information on Berth objects
+  kill        Kill one or more running containers
   load        Load an image from a tar archive or STDIN
+  logs        Fetch the logs of a container
+  pause       Pause all processes within one or more containers
+  port        List port mappings or a specific mapping for the container
+  rename      Rename a container
+  restart     Restart one or more containers
+  rm          Remove one or more containers
   rmi         Remove one or more images
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  start       Start one or more stopped containers
+  stop        Stop one or more running containers
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+  top         Display the running processes of a container
+  unpause     Unpause all processes within one or more containers
+  wait        Block until one or more containers stop, then print their exit codes
 
 Global Options:
 {options}
@@ -150,12 +178,72 @@ pub enum Command {
         help_template = "Usage:  berth image COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth image COMMAND --help' for more information on a command.\n"
     )]
     Image(ImageCommand),
+    /// Create and run a new container from an image
+    #[command(disable_help_flag = true, help_template = COMMAND_HELP, override_usage = "berth run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+    Run(RunArgs),
+    /// Create a new container
+    #[command(disable_help_flag = true, help_template = COMMAND_HELP, override_usage = "berth create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+    Create(CreateArgs),
+    /// List containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth ps [OPTIONS]")]
+    Ps(PsArgs),
+    /// Start one or more stopped containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth start [OPTIONS] CONTAINER [CONTAINER...]")]
+    Start(StartArgs),
+    /// Stop one or more running containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth stop [OPTIONS] CONTAINER [CONTAINER...]")]
+    Stop(StopArgs),
+    /// Restart one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth restart [OPTIONS] CONTAINER [CONTAINER...]")]
+    Restart(RestartArgs),
+    /// Kill one or more running containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth kill [OPTIONS] CONTAINER [CONTAINER...]")]
+    Kill(KillArgs),
+    /// Remove one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth rm [OPTIONS] CONTAINER [CONTAINER...]")]
+    Rm(RmArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    #[command(help_template = COMMAND_HELP, override_usage = "berth wait CONTAINER [CONTAINER...]")]
+    Wait(WaitArgs),
+    /// Fetch the logs of a container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth logs [OPTIONS] CONTAINER")]
+    Logs(LogsArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth attach [OPTIONS] CONTAINER")]
+    Attach(AttachArgs),
+    /// Rename a container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth rename CONTAINER NEW_NAME")]
+    Rename(RenameArgs),
+    /// Pause all processes within one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth pause CONTAINER [CONTAINER...]")]
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth unpause CONTAINER [CONTAINER...]")]
+    Unpause(UnpauseArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
+    /// Display the running processes of a container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth top CONTAINER [ps OPTIONS]")]
+    Top(TopArgs),
+    /// Manage containers
+    #[command(
+        subcommand,
+        help_template = "Usage:  berth container COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth container COMMAND --help' for more information on a command.\n"
+    )]
+    Container(ContainerCommand),
     /// Manage Berth
     #[command(
         subcommand,
         help_template = "Usage:  berth system COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth system COMMAND --help' for more information on a command.\n"
     )]
     System(SystemCommand),
+    /// Manage volumes
+    #[command(
+        subcommand,
+        help_template = "Usage:  berth volume COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth volume COMMAND --help' for more information on a command.\n"
+    )]
+    Volume(VolumeCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,4 +288,81 @@ pub enum ImageCommand {
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     #[command(help_template = COMMAND_HELP, override_usage = "berth image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")]
     Tag(TagArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Attach local standard input, output, and error streams to a running container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container attach [OPTIONS] CONTAINER")]
+    Attach(AttachArgs),
+    /// Create a new container
+    #[command(disable_help_flag = true, help_template = COMMAND_HELP, override_usage = "berth container create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+    Create(CreateArgs),
+    /// Display detailed information on one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]")]
+    Inspect(ContainerInspectArgs),
+    /// Kill one or more running containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container kill [OPTIONS] CONTAINER [CONTAINER...]")]
+    Kill(KillArgs),
+    /// Fetch the logs of a container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container logs [OPTIONS] CONTAINER")]
+    Logs(LogsArgs),
+    /// List containers
+    #[command(visible_aliases = ["list", "ps"], help_template = COMMAND_HELP, override_usage = "berth container ls [OPTIONS]")]
+    Ls(PsArgs),
+    /// Pause all processes within one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container pause CONTAINER [CONTAINER...]")]
+    Pause(PauseArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
+    /// Remove all stopped containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container prune [OPTIONS]")]
+    Prune(ContainerPruneArgs),
+    /// Rename a container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container rename CONTAINER NEW_NAME")]
+    Rename(RenameArgs),
+    /// Restart one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container restart [OPTIONS] CONTAINER [CONTAINER...]")]
+    Restart(RestartArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove", help_template = COMMAND_HELP, override_usage = "berth container rm [OPTIONS] CONTAINER [CONTAINER...]")]
+    Rm(RmArgs),
+    /// Create and run a new container from an image
+    #[command(disable_help_flag = true, help_template = COMMAND_HELP, override_usage = "berth container run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+    Run(RunArgs),
+    /// Start one or more stopped containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container start [OPTIONS] CONTAINER [CONTAINER...]")]
+    Start(StartArgs),
+    /// Stop one or more running containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container stop [OPTIONS] CONTAINER [CONTAINER...]")]
+    Stop(StopArgs),
+    /// Display the running processes of a container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container top CONTAINER [ps OPTIONS]")]
+    Top(TopArgs),
+    /// Unpause all processes within one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container unpause CONTAINER [CONTAINER...]")]
+    Unpause(UnpauseArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container wait CONTAINER [CONTAINER...]")]
+    Wait(WaitArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume
+    #[command(help_template = COMMAND_HELP, override_usage = "berth volume create [OPTIONS] [VOLUME]")]
+    Create(VolumeCreateArgs),
+    /// Display detailed information on one or more volumes
+    #[command(help_template = COMMAND_HELP, override_usage = "berth volume inspect [OPTIONS] VOLUME [VOLUME...]")]
+    Inspect(VolumeInspectArgs),
+    /// List volumes
+    #[command(visible_alias = "list", help_template = COMMAND_HELP, override_usage = "berth volume ls [OPTIONS]")]
+    Ls(VolumeLsArgs),
+    /// Remove unused local volumes
+    #[command(help_template = COMMAND_HELP, override_usage = "berth volume prune [OPTIONS]")]
+    Prune(VolumePruneArgs),
+    /// Remove one or more volumes
+    #[command(visible_alias = "remove", help_template = COMMAND_HELP, override_usage = "berth volume rm [OPTIONS] VOLUME [VOLUME...]")]
+    Rm(VolumeRmArgs),
 }

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 use crate::client::{ClientError, ConnectionFlags};
+use crate::commands::container;
 use crate::commands::image;
 use crate::commands::Context;
 
@@ -96,9 +97,8 @@ async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
         Command::Import(args) | Command::Image(ImageCommand::Import(args)) => {
             image::import::run(ctx, args).await
         }
-        Command::Inspect(args) | Command::Image(ImageCommand::Inspect(args)) => {
-            image::inspect::run(ctx, args).await
-        }
+        Command::Inspect(args) => container::inspect::run(ctx, args).await,
+        Command::Image(ImageCommand::Inspect(args)) => image::inspect::run(ctx, args).await,
         Command::Load(args) | Command::Image(ImageCommand::Load(args)) => {
             image::load::run(ctx, args).await
         }
@@ -112,6 +112,63 @@ async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
             image::tag::run(ctx, args).await
         }
         Command::Image(ImageCommand::Prune(args)) => image::prune::run(ctx, args).await,
+        Command::Volume(VolumeCommand::Create(args)) => commands::volume::create::run(ctx, args).await,
+        Command::Volume(VolumeCommand::Inspect(args)) => commands::volume::inspect::run(ctx, args).await,
+        Command::Volume(VolumeCommand::Ls(args)) => commands::volume::ls::run(ctx, args).await,
+        Command::Volume(VolumeCommand::Prune(args)) => commands::volume::prune::run(ctx, args).await,
+        Command::Volume(VolumeCommand::Rm(args)) => commands::volume::rm::run(ctx, args).await,
+        Command::Run(args) | Command::Container(ContainerCommand::Run(args)) => {
+            container::run::run(ctx, args).await
+        }
+        Command::Create(args) | Command::Container(ContainerCommand::Create(args)) => {
+            container::create::run(ctx, args).await
+        }
+        Command::Ps(args) | Command::Container(ContainerCommand::Ls(args)) => {
+            container::ps::run(ctx, args).await
+        }
+        Command::Start(args) | Command::Container(ContainerCommand::Start(args)) => {
+            container::start::run(ctx, args).await
+        }
+        Command::Stop(args) | Command::Container(ContainerCommand::Stop(args)) => {
+            container::stop::run(ctx, args).await
+        }
+        Command::Restart(args) | Command::Container(ContainerCommand::Restart(args)) => {
+            container::restart::run(ctx, args).await
+        }
+        Command::Kill(args) | Command::Container(ContainerCommand::Kill(args)) => {
+            container::kill::run(ctx, args).await
+        }
+        Command::Rm(args) | Command::Container(ContainerCommand::Rm(args)) => {
+            container::rm::run(ctx, args).await
+        }
+        Command::Wait(args) | Command::Container(ContainerCommand::Wait(args)) => {
+            container::wait::run(ctx, args).await
+        }
+        Command::Logs(args) | Command::Container(ContainerCommand::Logs(args)) => {
+            container::logs::run(ctx, args).await
+        }
+        Command::Attach(args) | Command::Container(ContainerCommand::Attach(args)) => {
+            container::attach::run(ctx, args).await
+        }
+        Command::Rename(args) | Command::Container(ContainerCommand::Rename(args)) => {
+            container::rename::run(ctx, args).await
+        }
+        Command::Pause(args) | Command::Container(ContainerCommand::Pause(args)) => {
+            container::pause::run(ctx, args).await
+        }
+        Command::Unpause(args) | Command::Container(ContainerCommand::Unpause(args)) => {
+            container::unpause::run(ctx, args).await
+        }
+        Command::Port(args) | Command::Container(ContainerCommand::Port(args)) => {
+            container::port::run(ctx, args).await
+        }
+        Command::Top(args) | Command::Container(ContainerCommand::Top(args)) => {
+            container::top::run(ctx, args).await
+        }
+        Command::Container(ContainerCommand::Inspect(args)) => {
+            container::inspect::run_container(ctx, args).await
+        }
+        Command::Container(ContainerCommand::Prune(args)) => container::prune::run(ctx, args).await,
     }
 }
 

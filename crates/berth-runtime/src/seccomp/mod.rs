@@ -281,7 +281,7 @@ impl Profile {
                 (None, _) => rule.names.clone(),
             };
             if let Some(ex) = &rule.excludes {
-                if ex.arches.iter().any(|a| *a == target.arch)
+                if ex.arches.contains(&target.arch)
                     || ex.caps.iter().any(has_cap)
                     || ex.min_kernel.is_some_and(|k| target.kernel >= k)
                 {
@@ -289,7 +289,7 @@ impl Profile {
                 }
             }
             if let Some(inc) = &rule.includes {
-                if (!inc.arches.is_empty() && !inc.arches.iter().any(|a| *a == target.arch))
+                if (!inc.arches.is_empty() && !inc.arches.contains(&target.arch))
                     || !inc.caps.iter().all(has_cap)
                     || inc.min_kernel.is_some_and(|k| target.kernel < k)
                 {
@@ -373,10 +373,26 @@ mod tests {
         assert_eq!(p.default_action, Some(LinuxSeccompAction::ScmpActErrno));
         assert_eq!(p.default_errno_ret, Some(libc::EPERM as u32));
         assert_eq!(always_allowed().len(), 361);
-        for must in ["read", "write", "execve", "futex", "wait4", "rt_sigreturn", "statx"] {
+        for must in [
+            "read",
+            "write",
+            "execve",
+            "futex",
+            "wait4",
+            "rt_sigreturn",
+            "statx",
+        ] {
             assert!(always_allowed().contains(&must), "{must}");
         }
-        for never in ["mount", "unshare", "socket", "clone", "personality", "ptrace", "bpf"] {
+        for never in [
+            "mount",
+            "unshare",
+            "socket",
+            "clone",
+            "personality",
+            "ptrace",
+            "bpf",
+        ] {
             assert!(!always_allowed().contains(&never), "{never}");
         }
     }
@@ -393,7 +409,11 @@ mod tests {
         );
         assert!(allowed(&sc, "mount").is_empty());
         assert!(allowed(&sc, "reboot").is_empty());
-        assert_eq!(allowed(&sc, "chroot").len(), 1, "SYS_CHROOT is a default cap");
+        assert_eq!(
+            allowed(&sc, "chroot").len(),
+            1,
+            "SYS_CHROOT is a default cap"
+        );
         assert_eq!(allowed(&sc, "arch_prctl").len(), 1);
         assert!(allowed(&sc, "cacheflush").is_empty());
         assert_eq!(allowed(&sc, "personality").len(), 5);
@@ -426,7 +446,10 @@ mod tests {
         assert_eq!(allowed(&sc, "mount").len(), 1);
         let clone = allowed(&sc, "clone");
         assert_eq!(clone.len(), 1);
-        assert!(clone[0].args().is_none(), "unrestricted clone with SYS_ADMIN");
+        assert!(
+            clone[0].args().is_none(),
+            "unrestricted clone with SYS_ADMIN"
+        );
         let clone3 = allowed(&sc, "clone3");
         assert_eq!(clone3.len(), 1);
         assert_eq!(clone3[0].action(), LinuxSeccompAction::ScmpActAllow);

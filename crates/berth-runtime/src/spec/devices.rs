@@ -16,7 +16,13 @@ use super::ContainerConfig;
 use crate::error::SpecError;
 
 /// A rule of the device cgroup: (allow, type, major, minor, access).
-type Rule = (bool, Option<LinuxDeviceType>, Option<i64>, Option<i64>, &'static str);
+type Rule = (
+    bool,
+    Option<LinuxDeviceType>,
+    Option<i64>,
+    Option<i64>,
+    &'static str,
+);
 
 /// Docker's default device cgroup rules: deny all, then allow zero, null, urandom,
 /// random, tty, console; and explicitly deny fuse (10:229). libcontainer appends full,
@@ -55,8 +61,8 @@ const SKIP_FILES: &[&str] = &["console", "ptmx"];
 
 /// Major/minor of a `st_rdev` (glibc's encoding).
 fn major_minor(rdev: u64) -> (i64, i64) {
-    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
-    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & 0xffff_f000);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & 0xffff_ff00);
     (major as i64, minor as i64)
 }
 
@@ -154,7 +160,10 @@ fn mapped_devices(config: &ContainerConfig) -> Result<Vec<(LinuxDevice, String)>
                 host.display()
             )));
         }
-        all.extend(out.into_iter().map(|dev| (dev, d.cgroup_permissions.clone())));
+        all.extend(
+            out.into_iter()
+                .map(|dev| (dev, d.cgroup_permissions.clone())),
+        );
     }
     Ok(all)
 }
@@ -198,7 +207,11 @@ pub(super) fn cgroup_rules(config: &ContainerConfig) -> Result<Vec<LinuxDeviceCg
                 .typ(dev.typ())
                 .major(dev.major())
                 .minor(dev.minor())
-                .access(if perms.is_empty() { "rwm".into() } else { perms })
+                .access(if perms.is_empty() {
+                    "rwm".into()
+                } else {
+                    perms
+                })
                 .build()?,
         );
     }
@@ -209,12 +222,16 @@ pub(super) fn cgroup_rules(config: &ContainerConfig) -> Result<Vec<LinuxDeviceCg
 mod tests {
     use super::*;
 
+    /// glibc's makedev.
+    fn makedev(major: u64, minor: u64) -> u64 {
+        (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
+    }
+
     #[test]
     fn rdev_decoding() {
-        // makedev(1, 3) and makedev(259, 65536) in glibc's encoding.
-        assert_eq!(major_minor(0x0103), (1, 3));
-        let rdev = (65536u64 & 0xff) | ((259u64 & 0xfff) << 8) | ((65536u64 & !0xff) << 12);
-        assert_eq!(major_minor(rdev), (259, 65536));
+        assert_eq!(major_minor(makedev(1, 3)), (1, 3));
+        assert_eq!(major_minor(makedev(259, 65536)), (259, 65536));
+        assert_eq!(major_minor(makedev(4096, 7)), (4096, 7));
     }
 
     #[test]

@@ -69,7 +69,9 @@ fn exists(p: impl AsRef<Path>) -> bool {
 }
 
 fn read_trim(p: impl AsRef<Path>) -> Option<String> {
-    std::fs::read_to_string(p).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(p)
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// Every resource `--ulimit` knows, with its RLIMIT_* number.
@@ -156,8 +158,7 @@ impl HostInfo {
                 info.cpu_shares = v1("cpu", "cpu.shares");
                 info.cpu_cfs = v1("cpu", "cpu.cfs_quota_us");
                 info.cpuset = exists("/sys/fs/cgroup/cpuset/cpuset.cpus");
-                info.blkio_weight =
-                    v1("blkio", "blkio.weight") || v1("blkio", "blkio.bfq.weight");
+                info.blkio_weight = v1("blkio", "blkio.weight") || v1("blkio", "blkio.bfq.weight");
             }
             CgroupVersion::V2 => {
                 let controllers =
@@ -207,6 +208,11 @@ impl HostInfo {
             unprivileged_port_start: true,
             thermal_throttle: Vec::new(),
         }
+    }
+
+    /// Docker's default cgroup namespace: private on cgroup v2, the host's on v1.
+    pub fn default_cgroupns_private(&self) -> bool {
+        self.cgroup == CgroupVersion::V2
     }
 
     /// The daemon's hard limit for an RLIMIT_* resource (`u64::MAX` = unlimited).

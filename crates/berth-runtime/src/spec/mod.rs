@@ -262,7 +262,11 @@ pub fn build(config: &ContainerConfig, host: &HostInfo) -> Result<BuiltSpec, Spe
         .namespaces(namespaces::build(config)?)
         .resources(resources::to_oci(&resources, config, host)?)
         .devices(devices::linux_devices(config)?)
-        .sysctl(namespaces::sysctls(config, host)?.into_iter().collect::<std::collections::HashMap<_, _>>());
+        .sysctl(
+            namespaces::sysctls(config, host)?
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>(),
+        );
 
     let unconfined_paths = security.unconfined_system_paths;
     let masked = match (&config.masked_paths, config.privileged || unconfined_paths) {
@@ -270,7 +274,10 @@ pub fn build(config: &ContainerConfig, host: &HostInfo) -> Result<BuiltSpec, Spe
         (None, true) => Vec::new(),
         (None, false) => host.masked_paths(),
     };
-    let readonly = match (&config.readonly_paths, config.privileged || unconfined_paths) {
+    let readonly = match (
+        &config.readonly_paths,
+        config.privileged || unconfined_paths,
+    ) {
         (Some(p), _) => p.clone(),
         (None, true) => Vec::new(),
         (None, false) => docker_readonly_paths(),
@@ -320,10 +327,7 @@ pub fn build(config: &ContainerConfig, host: &HostInfo) -> Result<BuiltSpec, Spe
     if config.annotations.is_empty() {
         spec.set_annotations(None);
     }
-    Ok(BuiltSpec {
-        spec,
-        warnings,
-    })
+    Ok(BuiltSpec { spec, warnings })
 }
 
 /// Docker's read-only paths.

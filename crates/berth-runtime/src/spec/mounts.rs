@@ -39,7 +39,12 @@ fn defaults(shm_size: i64) -> Result<Vec<Mount>, SpecError> {
         DEFAULT_SHM_SIZE
     };
     Ok(vec![
-        mount("/proc", "proc", "proc", opts(&["nosuid", "noexec", "nodev"]))?,
+        mount(
+            "/proc",
+            "proc",
+            "proc",
+            opts(&["nosuid", "noexec", "nodev"]),
+        )?,
         mount(
             "/dev",
             "tmpfs",
@@ -59,14 +64,24 @@ fn defaults(shm_size: i64) -> Result<Vec<Mount>, SpecError> {
                 "gid=5",
             ]),
         )?,
-        mount("/sys", "sysfs", "sysfs", opts(&["nosuid", "noexec", "nodev", "ro"]))?,
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            opts(&["nosuid", "noexec", "nodev", "ro"]),
+        )?,
         mount(
             "/sys/fs/cgroup",
             "cgroup",
             "cgroup",
             opts(&["ro", "nosuid", "noexec", "nodev"]),
         )?,
-        mount("/dev/mqueue", "mqueue", "mqueue", opts(&["nosuid", "noexec", "nodev"]))?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            opts(&["nosuid", "noexec", "nodev"]),
+        )?,
         mount(
             "/dev/shm",
             "tmpfs",
@@ -106,7 +121,15 @@ const FLAG_GROUPS: &[&[&str]] = &[
         "runbindable",
     ],
 ];
-const TMPFS_DATA_KEYS: &[&str] = &["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"];
+const TMPFS_DATA_KEYS: &[&str] = &[
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "nr_inodes",
+    "nr_blocks",
+    "mpol",
+];
 
 /// Merges tmpfs options so that later ones win (`noexec` then `exec` gives `exec`), like
 /// moby's `MergeTmpfsOptions`.
@@ -118,7 +141,10 @@ pub fn merge_tmpfs_options(options: &[String]) -> Result<Vec<String>, SpecError>
         if option == "defaults" {
             continue;
         }
-        if let Some(g) = FLAG_GROUPS.iter().position(|g| g.contains(&option.as_str())) {
+        if let Some(g) = FLAG_GROUPS
+            .iter()
+            .position(|g| g.contains(&option.as_str()))
+        {
             if !seen_groups.contains(&g) {
                 seen_groups.push(g);
                 out.push(option.clone());
@@ -157,7 +183,12 @@ fn user_mount(m: &MountPoint) -> Result<Mount, SpecError> {
         if m.read_only {
             options.push("ro".into());
         }
-        return mount(&m.destination, "tmpfs", "tmpfs", merge_tmpfs_options(&options)?);
+        return mount(
+            &m.destination,
+            "tmpfs",
+            "tmpfs",
+            merge_tmpfs_options(&options)?,
+        );
     }
     let mut options = vec![if m.non_recursive { "bind" } else { "rbind" }.to_string()];
     if m.read_only {
@@ -207,7 +238,11 @@ pub(super) fn build(
         }
     }
     users.sort_by_key(|m| depth(&m.destination));
-    let is_user = |dest: &str| users.iter().any(|m| m.destination.trim_end_matches('/') == dest);
+    let is_user = |dest: &str| {
+        users
+            .iter()
+            .any(|m| m.destination.trim_end_matches('/') == dest)
+    };
     let dev_mounted = is_user("/dev");
 
     let mut base = defaults(config.shm_size)?;
@@ -295,10 +330,27 @@ mod tests {
     #[test]
     fn tmpfs_merge_keeps_the_last_word() {
         let merged = merge_tmpfs_options(&s(&[
-            "noexec", "nosuid", "nodev", "rprivate", "exec", "size=64m", "size=1g", "mode=1777",
+            "noexec",
+            "nosuid",
+            "nodev",
+            "rprivate",
+            "exec",
+            "size=64m",
+            "size=1g",
+            "mode=1777",
         ]))
         .unwrap();
-        assert_eq!(merged, s(&["nosuid", "nodev", "rprivate", "exec", "size=1g", "mode=1777"]));
+        assert_eq!(
+            merged,
+            s(&[
+                "nosuid",
+                "nodev",
+                "rprivate",
+                "exec",
+                "size=1g",
+                "mode=1777"
+            ])
+        );
         assert!(merge_tmpfs_options(&s(&["bogus=1"])).is_err());
         assert!(merge_tmpfs_options(&s(&["defaults", "ro"])).unwrap() == s(&["ro"]));
     }

@@ -74,7 +74,10 @@ fn as_rlim(v: i64) -> u64 {
 
 /// `--ulimit`s as OCI rlimits, clamped to the daemon's own hard limits (an unprivileged
 /// process cannot raise a hard limit, and without CAP_SYS_RESOURCE neither can root).
-pub(super) fn rlimits(config: &ContainerConfig, host: &HostInfo) -> Result<Vec<PosixRlimit>, SpecError> {
+pub(super) fn rlimits(
+    config: &ContainerConfig,
+    host: &HostInfo,
+) -> Result<Vec<PosixRlimit>, SpecError> {
     let mut out = Vec::new();
     for ul in &config.ulimits {
         let name = ul.name.to_ascii_lowercase();
@@ -181,7 +184,12 @@ pub(super) fn build(
         .oom_score_adj(config.oom_score_adj);
     let limits = rlimits(config, host)?;
     if let (Some((h, w)), true) = (config.console_size, config.tty) {
-        b = b.console_size(BoxBuilder::default().height(h as u64).width(w as u64).build()?);
+        b = b.console_size(
+            BoxBuilder::default()
+                .height(h as u64)
+                .width(w as u64)
+                .build()?,
+        );
     }
     if let Some(profile) = &security.apparmor {
         if profile != "unconfined" && apparmor_enabled() {
@@ -190,7 +198,11 @@ pub(super) fn build(
     }
     let mut process = b.build()?;
     // The builder starts from oci-spec's defaults (nofile 1024, NNP on): reset both.
-    process.set_rlimits(if limits.is_empty() { None } else { Some(limits) });
+    process.set_rlimits(if limits.is_empty() {
+        None
+    } else {
+        Some(limits)
+    });
     // Only ever `Some(true)`: libcontainer loads seccomp late (after dropping
     // capabilities) whenever the field is present, which needs NNP to be on.
     process.set_no_new_privileges(security.no_new_privileges.then_some(true));

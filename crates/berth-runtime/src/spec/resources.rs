@@ -166,10 +166,14 @@ pub(super) fn effective(
         r.cpu_quota = 0;
     }
     if r.cpu_period != 0 && !(1000..=1_000_000).contains(&r.cpu_period) {
-        return Err(invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"));
+        return Err(invalid(
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+        ));
     }
     if r.cpu_quota > 0 && r.cpu_quota < 1000 {
-        return Err(invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)"));
+        return Err(invalid(
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+        ));
     }
 
     if (!r.cpuset_cpus.is_empty() || !r.cpuset_mems.is_empty()) && !host.cpuset {
@@ -197,9 +201,8 @@ fn check_subset(requested: &str, available: &str, what: &str, noun: &str) -> Res
     if requested.is_empty() {
         return Ok(());
     }
-    let want = parse_cpuset(requested).map_err(|e| {
-        invalid(format!("Invalid value {requested} for cpuset {what}: {e}"))
-    })?;
+    let want = parse_cpuset(requested)
+        .map_err(|e| invalid(format!("Invalid value {requested} for cpuset {what}: {e}")))?;
     let have = parse_cpuset(available).unwrap_or_default();
     if !have.is_empty() && want.iter().any(|c| !have.contains(c)) {
         return Err(invalid(format!(
@@ -280,7 +283,11 @@ pub(super) fn to_oci(
         out = out.pids(LinuxPidsBuilder::default().limit(limit).build()?);
     }
     if r.blkio_weight > 0 && host.blkio_weight {
-        out = out.block_io(LinuxBlockIoBuilder::default().weight(r.blkio_weight).build()?);
+        out = out.block_io(
+            LinuxBlockIoBuilder::default()
+                .weight(r.blkio_weight)
+                .build()?,
+        );
     }
     Ok(out.build()?)
 }

@@ -76,7 +76,9 @@ impl SecurityOptions {
                         json => SeccompChoice::Profile(json.to_string()),
                     }
                 }
-                "no-new-privileges" => out.no_new_privileges = parse_bool(value).ok_or_else(bad2)?,
+                "no-new-privileges" => {
+                    out.no_new_privileges = parse_bool(value).ok_or_else(bad2)?
+                }
                 "writable-cgroups" => {
                     out.writable_cgroups = Some(parse_bool(value).ok_or_else(bad2)?)
                 }
@@ -101,8 +103,7 @@ pub(super) fn seccomp_filter(
     if !host.seccomp {
         if let SeccompChoice::Profile(_) = security.seccomp {
             return Err(SpecError::Invalid(
-                "seccomp is not enabled in your kernel, cannot run a custom seccomp profile"
-                    .into(),
+                "seccomp is not enabled in your kernel, cannot run a custom seccomp profile".into(),
             ));
         }
         return Ok(None);

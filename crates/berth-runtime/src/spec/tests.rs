@@ -74,7 +74,11 @@ fn mount<'a>(s: &'a Spec, dest: &str) -> Option<&'a Mount> {
 }
 
 fn options(s: &Spec, dest: &str) -> Vec<String> {
-    mount(s, dest).unwrap().options().clone().unwrap_or_default()
+    mount(s, dest)
+        .unwrap()
+        .options()
+        .clone()
+        .unwrap_or_default()
 }
 
 fn ns_types(s: &Spec) -> Vec<LinuxNamespaceType> {
@@ -180,7 +184,12 @@ fn defaults_match_docker() {
         Some(Path::new(&format!("/berth/{ID}")))
     );
     let masked = linux.masked_paths().as_ref().unwrap();
-    for m in ["/proc/kcore", "/proc/keys", "/sys/firmware", "/proc/interrupts"] {
+    for m in [
+        "/proc/kcore",
+        "/proc/keys",
+        "/sys/firmware",
+        "/proc/interrupts",
+    ] {
         assert!(masked.iter().any(|x| x == m), "{m}");
     }
     assert_eq!(
@@ -301,7 +310,10 @@ fn host_and_joined_namespaces() {
     );
     let ipc = &s.linux().as_ref().unwrap().namespaces().as_ref().unwrap()[1];
     assert_eq!(ipc.path().as_deref(), Some(Path::new("/proc/42/ns/ipc")));
-    assert!(s.hostname().is_none(), "no hostname in the host UTS namespace");
+    assert!(
+        s.hostname().is_none(),
+        "no hostname in the host UTS namespace"
+    );
     assert!(s
         .linux()
         .as_ref()
@@ -509,7 +521,11 @@ fn resources_in_oci_form() {
     let r = linux.resources().clone().unwrap();
     let m = r.memory().unwrap();
     assert_eq!(m.limit(), Some(64 << 20));
-    assert_eq!(m.swap(), Some(128 << 20), "swap defaults to twice the memory");
+    assert_eq!(
+        m.swap(),
+        Some(128 << 20),
+        "swap defaults to twice the memory"
+    );
     assert_eq!(m.reservation(), Some(32 << 20));
     assert_eq!(m.disable_oom_killer(), Some(true));
     let cpu = r.cpu().clone().unwrap();
@@ -531,7 +547,13 @@ fn resources_in_oci_form() {
         ..Default::default()
     };
     c.resources.memory = 0;
-    let r = build_ok(&c).linux().clone().unwrap().resources().clone().unwrap();
+    let r = build_ok(&c)
+        .linux()
+        .clone()
+        .unwrap()
+        .resources()
+        .clone()
+        .unwrap();
     assert_eq!(r.pids().unwrap().limit(), -1);
     assert!(r.memory().is_none());
 }
@@ -619,7 +641,10 @@ fn security_options() {
     let mut c = config(&f);
     c.security_opt = vec!["no-new-privileges".into(), "seccomp=unconfined".into()];
     let s = build_ok(&c);
-    assert_eq!(s.process().as_ref().unwrap().no_new_privileges(), Some(true));
+    assert_eq!(
+        s.process().as_ref().unwrap().no_new_privileges(),
+        Some(true)
+    );
     assert!(s.linux().as_ref().unwrap().seccomp().is_none());
 
     c.security_opt = vec![
@@ -752,4 +777,3 @@ fn detected_host_is_sane() {
     assert!(h.ncpu >= 1);
     assert!(h.hard_limit(libc::RLIMIT_NOFILE as i32) > 0);
 }
-

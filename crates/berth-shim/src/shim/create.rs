@@ -7,7 +7,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use berth_shim::protocol::FailureKind;
+use berth_shim::protocol::{ExecRequest, FailureKind};
 use berth_shim::ShimOptions;
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
@@ -83,8 +83,7 @@ fn chain(err: &dyn std::error::Error) -> String {
 
 /// Maps libcontainer's messages to Docker's (`exec: "x": executable file not found in $PATH`).
 fn classify(message: String, argv0: &str) -> Failure {
-    if message.contains("not found in $PATH") || message.contains("No such file or directory")
-    {
+    if message.contains("not found in $PATH") || message.contains("No such file or directory") {
         Failure {
             kind: FailureKind::NotFound,
             message: format!("exec: \"{argv0}\": executable file not found in $PATH"),
@@ -117,6 +116,8 @@ pub enum Stdio {
     Tty {
         master: OwnedFd,
     },
+    /// Detached exec: everything on /dev/null.
+    Null,
 }
 
 /// A created (and maybe started) container.
@@ -134,74 +135,134 @@ fn dev_null(write: bool) -> Result<OwnedFd, Failure> {
         .map_err(|e| Failure::other(format!("opening /dev/null: {e}")))
 }
 
-/// Creates the container (and starts it unless `--no-start`).
-pub fn create(opts: &ShimOptions, info: &BundleInfo) -> Result<Created, Failure> {
-    let io = |what: &str, e: std::io::Error| Failure::other(format!("{what}: {e}"));
-    let argv0 = info.process.args.first().cloned().unwrap_or_default();
-    let root = opts.runtime_root();
-    std::fs::create_dir_all(&root).map_err(|e| io("creating runtime root", e))?;
+/// Stdio being prepared for a process libcontainer is about to create.
+struct PendingStdio {
+    console: Option<(UnixListener, PathBuf)>,
+    ours: Option<(OwnedFd, OwnedFd, Option<OwnedFd>)>,
+}
 
-    let mut builder = ContainerBuilder::new(opts.id.clone(), SyscallType::default())
-        .with_root_path(root)
-        .map_err(|e| Failure::other(chain(&e)))?;
-
-    let console_path: PathBuf = opts.state_dir.join("console.sock");
-    let mut console: Option<UnixListener> = None;
-    let mut ours_out = None;
-    let mut ours_err = None;
-    let mut ours_in = None;
-    if info.process.terminal {
-        let _ = std::fs::remove_file(&console_path);
-        let listener =
-            UnixListener::bind(&console_path).map_err(|e| io("binding console socket", e))?;
-        builder = builder.with_console_socket(Some(&console_path));
-        console = Some(listener);
-    } else {
+impl PendingStdio {
+    /// Wires `builder` for a terminal (console socket at `console_path`), pipes, or
+    /// /dev/null everywhere (`null`).
+    fn prepare(
+        mut builder: ContainerBuilder,
+        tty: bool,
+        stdin: bool,
+        null: bool,
+        console_path: &Path,
+    ) -> Result<(ContainerBuilder, Self), Failure> {
+        let io = |what: &str, e: std::io::Error| Failure::other(format!("{what}: {e}"));
+        if null {
+            builder = builder
+                .with_stdin(dev_null(false)?)
+                .with_stdout(dev_null(true)?)
+                .with_stderr(dev_null(true)?);
+            return Ok((
+                builder,
+                PendingStdio {
+                    console: None,
+                    ours: None,
+                },
+            ));
+        }
+        if tty {
+            let _ = std::fs::remove_file(console_path);
+            let listener =
+                UnixListener::bind(console_path).map_err(|e| io("binding console socket", e))?;
+            builder = builder.with_console_socket(Some(console_path));
+            return Ok((
+                builder,
+                PendingStdio {
+                    console: Some((listener, console_path.to_path_buf())),
+                    ours: None,
+                },
+            ));
+        }
         let (out_r, out_w) = sys::pipe().map_err(|e| io("pipe", e))?;
         let (err_r, err_w) = sys::pipe().map_err(|e| io("pipe", e))?;
-        let stdin = if opts.stdin {
+        let (child_in, our_in) = if stdin {
             let (in_r, in_w) = sys::pipe().map_err(|e| io("pipe", e))?;
-            ours_in = Some(in_w);
-            in_r
+            (in_r, Some(in_w))
         } else {
-            dev_null(false)?
+            (dev_null(false)?, None)
         };
         builder = builder
-            .with_stdin(stdin)
+            .with_stdin(child_in)
             .with_stdout(out_w)
             .with_stderr(err_w);
-        ours_out = Some(out_r);
-        ours_err = Some(err_r);
+        Ok((
+            builder,
+            PendingStdio {
+                console: None,
+                ours: Some((out_r, err_r, our_in)),
+            },
+        ))
     }
 
-    let mut container = builder
+    /// After the process exists: our ends of its stdio.
+    fn finish(self) -> std::io::Result<Stdio> {
+        if let Some((listener, path)) = self.console {
+            let master = receive_master(&listener);
+            drop(listener);
+            let _ = std::fs::remove_file(&path);
+            return master.map(|master| Stdio::Tty { master });
+        }
+        Ok(match self.ours {
+            Some((stdout, stderr, stdin)) => Stdio::Pipes {
+                stdout,
+                stderr,
+                stdin,
+            },
+            None => Stdio::Null,
+        })
+    }
+
+    fn abandon(self) {
+        if let Some((_, path)) = self.console {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn base_builder(opts: &ShimOptions) -> Result<ContainerBuilder, Failure> {
+    let root = opts.runtime_root();
+    std::fs::create_dir_all(&root)
+        .map_err(|e| Failure::other(format!("creating runtime root: {e}")))?;
+    ContainerBuilder::new(opts.id.clone(), SyscallType::default())
+        .with_root_path(root)
+        .map_err(|e| Failure::other(chain(&e)))
+}
+
+/// Creates the container (and starts it unless `--no-start`).
+pub fn create(opts: &ShimOptions, info: &BundleInfo) -> Result<Created, Failure> {
+    let argv0 = info.process.args.first().cloned().unwrap_or_default();
+    let (builder, pending) = PendingStdio::prepare(
+        base_builder(opts)?,
+        info.process.terminal,
+        opts.stdin,
+        false,
+        &opts.state_dir.join("console.sock"),
+    )?;
+    let built = builder
         .as_init(&opts.bundle)
         .with_systemd(false)
         .with_detach(true)
-        .build()
-        .map_err(|e| classify(chain(&e), &argv0))?;
-    let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
-
-    let stdio = match console {
-        Some(listener) => {
-            let master = receive_master(&listener);
-            drop(listener);
-            let _ = std::fs::remove_file(&console_path);
-            match master {
-                Ok(master) => Stdio::Tty { master },
-                Err(e) => {
-                    let _ = container.delete(true);
-                    return Err(io("receiving the pty master", e));
-                }
-            }
+        .build();
+    let mut container = match built {
+        Ok(c) => c,
+        Err(e) => {
+            pending.abandon();
+            return Err(classify(chain(&e), &argv0));
         }
-        None => Stdio::Pipes {
-            stdout: ours_out.expect("pipes exist without a terminal"),
-            stderr: ours_err.expect("pipes exist without a terminal"),
-            stdin: ours_in,
-        },
     };
-
+    let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
+    let stdio = match pending.finish() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = container.delete(true);
+            return Err(Failure::other(format!("receiving the pty master: {e}")));
+        }
+    };
     if !opts.no_start {
         if let Err(e) = container.start() {
             let msg = chain(&e);
@@ -210,6 +271,103 @@ pub fn create(opts: &ShimOptions, info: &BundleInfo) -> Result<Created, Failure>
         }
     }
     Ok(Created { pid, stdio })
+}
+
+/// `KEY=value` overrides applied to a base environment (replace in place or append).
+fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
+    let key = |e: &str| {
+        e.split_once('=')
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_else(|| e.to_string())
+    };
+    let mut out: Vec<String> = base.to_vec();
+    for o in overrides {
+        let k = key(o);
+        match out.iter().position(|e| key(e) == k) {
+            Some(i) => out[i] = o.clone(),
+            None => out.push(o.clone()),
+        }
+    }
+    out
+}
+
+/// Starts an exec process in the running container. `seq` makes file names unique.
+pub fn exec(opts: &ShimOptions, req: &ExecRequest, seq: u64) -> Result<Created, Failure> {
+    use libcontainer::oci_spec::runtime::{BoxBuilder, Spec};
+    let argv0 = req.args.first().cloned().unwrap_or_default();
+    if req.args.is_empty() {
+        return Err(Failure::other("exec needs a command"));
+    }
+    // The exec's process: the container's, with the request's changes (as runc exec).
+    let spec =
+        Spec::load(opts.bundle.join("config.json")).map_err(|e| Failure::other(chain(&e)))?;
+    let mut process = spec
+        .process()
+        .clone()
+        .ok_or_else(|| Failure::other("the bundle has no process"))?;
+    drop(spec);
+    process.set_args(Some(req.args.clone()));
+    let env = merge_env(process.env().as_deref().unwrap_or(&[]), &req.env);
+    process.set_env(Some(env));
+    if let Some(cwd) = &req.cwd {
+        process.set_cwd(PathBuf::from(cwd));
+    }
+    if let Some(uid) = req.uid {
+        process.user_mut().set_uid(uid);
+    }
+    if let Some(gid) = req.gid {
+        process.user_mut().set_gid(gid);
+    }
+    if req.uid.is_some() || req.gid.is_some() || !req.additional_gids.is_empty() {
+        process
+            .user_mut()
+            .set_additional_gids(Some(req.additional_gids.clone()));
+    }
+    process.set_terminal(Some(req.tty && !req.detach));
+    if let (Some(h), Some(w), true) = (req.height, req.width, req.tty) {
+        if let Ok(size) = BoxBuilder::default()
+            .height(h as u64)
+            .width(w as u64)
+            .build()
+        {
+            process.set_console_size(Some(size));
+        }
+    }
+    if req.no_new_privileges {
+        process.set_no_new_privileges(Some(true));
+    }
+    let process_path = opts.state_dir.join(format!("exec-{seq}.json"));
+    let data = serde_json::to_vec(&process).map_err(|e| Failure::other(e.to_string()))?;
+    std::fs::write(&process_path, data)
+        .map_err(|e| Failure::other(format!("writing {}: {e}", process_path.display())))?;
+
+    let (builder, pending) = PendingStdio::prepare(
+        base_builder(opts)?,
+        req.tty,
+        req.stdin,
+        req.detach,
+        &opts.state_dir.join(format!("exec-{seq}.sock")),
+    )?;
+    let built = builder
+        .as_tenant()
+        .with_process(Some(&process_path))
+        .with_detach(true)
+        .build();
+    let _ = std::fs::remove_file(&process_path);
+    let pid = match built {
+        Ok(pid) => pid.as_raw(),
+        Err(e) => {
+            pending.abandon();
+            return Err(classify(chain(&e), &argv0));
+        }
+    };
+    match pending.finish() {
+        Ok(stdio) => Ok(Created { pid, stdio }),
+        Err(e) => {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            Err(Failure::other(format!("receiving the pty master: {e}")))
+        }
+    }
 }
 
 /// Waits (bounded) for libcontainer's init to send the pty master.

@@ -116,10 +116,7 @@ impl JsonLog {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
         let size = file.metadata()?.len();
         Ok(JsonLog {
             path: path.to_path_buf(),
@@ -259,7 +256,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.log");
         let mut log = JsonLog::open(&path, 0, 1).unwrap();
-        log.write(Stream::Stdout, &vec![b'x'; MAX_LINE + 10]).unwrap();
+        log.write(Stream::Stdout, &vec![b'x'; MAX_LINE + 10])
+            .unwrap();
         log.write(Stream::Stdout, b"\n").unwrap();
         let got = lines(&path);
         assert_eq!(got.len(), 2);

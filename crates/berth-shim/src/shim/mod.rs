@@ -70,13 +70,27 @@ pub fn main() -> i32 {
         println!("berth-shim {}", env!("CARGO_PKG_VERSION"));
         return 0;
     }
-    let opts = match ShimOptions::parse(args) {
+    let mut opts = match ShimOptions::parse(args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("berth-shim: {e}\n{USAGE}");
             return 2;
         }
     };
+    // The supervisor leaves the caller's working directory: make paths absolute.
+    for p in [&mut opts.bundle, &mut opts.state_dir] {
+        if let Ok(abs) = std::path::absolute(&*p) {
+            *p = abs;
+        }
+    }
+    for p in [&mut opts.runtime_root, &mut opts.log_path]
+        .into_iter()
+        .flatten()
+    {
+        if let Ok(abs) = std::path::absolute(&*p) {
+            *p = abs;
+        }
+    }
     if opts.foreground {
         return supervise(opts, Reporter::Stdout);
     }
@@ -124,8 +138,10 @@ fn launch(opts: ShimOptions) -> i32 {
                 Err(_) => sys::exit_now(1),
             }
             if let Err(e) = redirect_stdio(&opts) {
-                return Reporter::Pipe(ready_w)
-                    .fail(Failure::other(format!("preparing {}: {e}", opts.state_dir.display())));
+                return Reporter::Pipe(ready_w).fail(Failure::other(format!(
+                    "preparing {}: {e}",
+                    opts.state_dir.display()
+                )));
             }
             supervise(opts, Reporter::Pipe(ready_w))
         }
@@ -157,6 +173,8 @@ fn redirect_stdio(opts: &ShimOptions) -> std::io::Result<()> {
     sys::dup_onto(null.as_raw_fd(), 0)?;
     sys::dup_onto(log.as_raw_fd(), 1)?;
     sys::dup_onto(log.as_raw_fd(), 2)?;
+    // Do not keep the caller's working directory (and its mount) busy.
+    std::env::set_current_dir("/")?;
     Ok(())
 }
 
@@ -211,10 +229,7 @@ fn supervise(opts: ShimOptions, reporter: Reporter) -> i32 {
             return reporter.fail(f);
         }
     };
-    let _ = std::fs::write(
-        opts.state_dir.join(INIT_PID_FILE),
-        created.pid.to_string(),
-    );
+    let _ = std::fs::write(opts.state_dir.join(INIT_PID_FILE), created.pid.to_string());
 
     // From here on SIGCHLD arrives through the signalfd (blocked only now, so the
     // container did not inherit a blocked mask), and broken clients do not kill us.
@@ -254,5 +269,6 @@ fn supervise(opts: ShimOptions, reporter: Reporter) -> i32 {
         pid: created.pid.max(0) as u32,
         shim_pid: std::process::id(),
     });
+    sys::release_clean_file_pages();
     supervisor.run()
 }

@@ -1,10 +1,11 @@
-//! The supervisor loop: one thread, one `poll`, over the container's output, its stdin,
-//! the control socket and its clients, and a signalfd for SIGCHLD.
+//! The supervisor loop: one thread, one `poll`, over the stdio of the container and of
+//! its exec processes, the control socket and its clients, and a signalfd for SIGCHLD.
 //!
-//! Output is logged (json-file) and copied to attached clients as it arrives. When the
-//! init process is reaped, the remaining output is drained (until EOF, at most
-//! [`DRAIN_TIMEOUT`]), the exit is recorded atomically, libcontainer's state and
-//! cgroups are deleted, `wait` callers are answered, and the supervisor exits.
+//! Container output is logged (json-file) and copied to attached clients as it arrives;
+//! exec output goes to the client that started the exec. When the init process is
+//! reaped, the remaining output is drained (until EOF, at most [`DRAIN_TIMEOUT`]), the
+//! exit is recorded atomically, libcontainer's state and cgroups are deleted, `wait`
+//! callers are answered, and the supervisor exits.
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -13,8 +14,8 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use berth_shim::protocol::{
-    frame_header, ExitStatus, Request, Response, State, Status, EXIT_FILE, SOCKET_FILE,
-    STREAM_STDERR, STREAM_STDOUT,
+    frame_header, ExecRequest, ExecState, ExitStatus, Request, Response, State, Status, EXIT_FILE,
+    SOCKET_FILE, STREAM_STDERR, STREAM_STDOUT,
 };
 use berth_shim::ShimOptions;
 
@@ -22,22 +23,28 @@ use super::create::{self, Stdio};
 use super::logfile::{rfc3339_nano, JsonLog, Stream};
 use super::sys;
 
-/// How long output is drained after the init process exited.
+/// How long output is drained after a process exited.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// A client whose unsent output grows beyond this is disconnected.
 const MAX_CLIENT_BACKLOG: usize = 4 << 20;
-/// Input for the container's stdin buffered at most (then clients are not read).
+/// Input buffered at most per process (then its clients are not read).
 const MAX_STDIN_BACKLOG: usize = 1 << 20;
+/// Exit statuses of finished execs kept for `exec_state`.
+const MAX_EXEC_RECORDS: usize = 256;
 const READ_CHUNK: usize = 32 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which process a stream belongs to: the container (None) or an exec.
+type Target = Option<String>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
     /// Request/response lines.
     Control,
-    /// Waiting for the exit; further requests wait too.
+    /// Waiting for the container's exit; further requests wait too.
     Waiting,
-    /// Raw stdio stream.
+    /// Raw stdio stream of a process.
     Attached {
+        target: Target,
         stdin: bool,
         stdout: bool,
         stderr: bool,
@@ -51,6 +58,8 @@ struct Conn {
     mode: Mode,
     /// The client shut its writing side (or disconnected).
     read_closed: bool,
+    /// Close once `outbuf` is sent (the attached process is gone).
+    closing: bool,
     dead: bool,
 }
 
@@ -65,24 +74,97 @@ impl Conn {
             self.outbuf.extend_from_slice(&line);
         }
     }
+
+    fn attached_to(&self, target: &Target) -> Option<(bool, bool, bool)> {
+        match &self.mode {
+            Mode::Attached {
+                target: t,
+                stdin,
+                stdout,
+                stderr,
+            } if t == target => Some((*stdin, *stdout, *stderr)),
+            _ => None,
+        }
+    }
+}
+
+/// A process whose stdio the shim holds: the container's init or an exec.
+struct Proc {
+    target: Target,
+    pid: i32,
+    tty: bool,
+    /// stdout (or the pty master).
+    out: Option<OwnedFd>,
+    err: Option<OwnedFd>,
+    /// Where attached input goes: stdin pipe, or a duplicate of the pty master.
+    stdin: Option<OwnedFd>,
+    stdin_buf: Vec<u8>,
+    stdin_once: bool,
+    exit: Option<ExitStatus>,
+    exited_at: Option<Instant>,
+}
+
+impl Proc {
+    fn new(
+        target: Target,
+        pid: i32,
+        stdio: Stdio,
+        keep_stdin: bool,
+        stdin_once: bool,
+    ) -> std::io::Result<Self> {
+        let (tty, out, err, stdin) = match stdio {
+            Stdio::Pipes {
+                stdout,
+                stderr,
+                stdin,
+            } => (false, Some(stdout), Some(stderr), stdin),
+            Stdio::Tty { master } => {
+                let input = if keep_stdin {
+                    Some(master.try_clone()?)
+                } else {
+                    None
+                };
+                (true, Some(master), None, input)
+            }
+            Stdio::Null => (false, None, None, None),
+        };
+        for fd in [&out, &err, &stdin].into_iter().flatten() {
+            sys::set_nonblocking(fd.as_raw_fd())?;
+        }
+        Ok(Proc {
+            target,
+            pid,
+            tty,
+            out,
+            err,
+            stdin,
+            stdin_buf: Vec::new(),
+            stdin_once,
+            exit: None,
+            exited_at: None,
+        })
+    }
+
+    /// Exited, and its output drained (or the drain timed out).
+    fn done(&self) -> bool {
+        match self.exited_at {
+            Some(at) => (self.out.is_none() && self.err.is_none()) || at.elapsed() >= DRAIN_TIMEOUT,
+            None => false,
+        }
+    }
 }
 
 /// Everything the supervisor owns.
 pub struct Supervisor {
     opts: ShimOptions,
     shim_pid: u32,
-    init_pid: i32,
     status: Status,
     started_at: Option<String>,
-    exit: Option<ExitStatus>,
-    exited_at: Option<Instant>,
-    tty: bool,
-    /// Container stdout (or the pty master).
-    out: Option<OwnedFd>,
-    err: Option<OwnedFd>,
-    /// Where attached input goes: stdin pipe, or a duplicate of the pty master.
-    stdin: Option<OwnedFd>,
-    stdin_buf: Vec<u8>,
+    /// `procs[0]` is the container; the rest are running execs.
+    procs: Vec<Proc>,
+    /// Finished execs, oldest first.
+    exec_records: Vec<ExecState>,
+    exec_seq: u64,
     log: Option<JsonLog>,
     listener: UnixListener,
     conns: Vec<Conn>,
@@ -94,14 +176,30 @@ pub struct Supervisor {
 enum Src {
     Signal,
     Listener,
-    Out,
-    Err,
-    Stdin,
+    Out(usize),
+    Err(usize),
+    Stdin(usize),
     Conn(usize),
 }
 
 fn log_err(what: &str, e: impl std::fmt::Display) {
-    eprintln!("{} berth-shim: {what}: {e}", rfc3339_nano(SystemTime::now()));
+    eprintln!(
+        "{} berth-shim: {what}: {e}",
+        rfc3339_nano(SystemTime::now())
+    );
+}
+
+fn exit_status(exit: sys::Exit) -> ExitStatus {
+    let (exit_code, signal) = match exit {
+        sys::Exit::Code(c) => (c, None),
+        sys::Exit::Signal(s) => (128 + s, Some(s)),
+    };
+    ExitStatus {
+        exit_code,
+        signal,
+        oom_killed: false,
+        finished_at: rfc3339_nano(SystemTime::now()),
+    }
 }
 
 impl Supervisor {
@@ -117,47 +215,29 @@ impl Supervisor {
         started: bool,
     ) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
-        let (tty, out, err, stdin) = match stdio {
-            Stdio::Pipes {
-                stdout,
-                stderr,
-                stdin,
-            } => (false, Some(stdout), Some(stderr), stdin),
-            Stdio::Tty { master } => {
-                let input = if opts.stdin {
-                    Some(master.try_clone()?)
-                } else {
-                    None
-                };
-                (true, Some(master), None, input)
-            }
-        };
-        for fd in [&out, &err, &stdin].into_iter().flatten() {
-            sys::set_nonblocking(fd.as_raw_fd())?;
-        }
+        let container = Proc::new(None, init_pid, stdio, opts.stdin, opts.stdin_once)?;
         Ok(Supervisor {
-            opts,
             shim_pid: std::process::id(),
-            init_pid,
             status: if started {
                 Status::Running
             } else {
                 Status::Created
             },
             started_at: started.then(|| rfc3339_nano(SystemTime::now())),
-            exit: None,
-            exited_at: None,
-            tty,
-            out,
-            err,
-            stdin,
-            stdin_buf: Vec::new(),
+            procs: vec![container],
+            exec_records: Vec::new(),
+            exec_seq: 0,
             log,
             listener,
             conns: Vec::new(),
             sigfd,
             cgroup_path,
+            opts,
         })
+    }
+
+    fn container(&self) -> &Proc {
+        &self.procs[0]
     }
 
     /// Runs until the container has exited and everything is recorded.
@@ -165,20 +245,23 @@ impl Supervisor {
         // Exits that happened before the signalfd existed are still waiting as zombies.
         self.reap();
         loop {
-            if let Some(at) = self.exited_at {
-                let drained = self.out.is_none() && self.err.is_none();
-                if drained || at.elapsed() >= DRAIN_TIMEOUT {
-                    break;
-                }
+            self.retire_execs();
+            if self.container().done() {
+                break;
             }
             let (mut fds, srcs) = self.poll_set();
-            let timeout = match self.exited_at {
-                Some(at) => DRAIN_TIMEOUT
-                    .saturating_sub(at.elapsed())
-                    .as_millis()
-                    .max(1) as i32,
-                None => -1,
-            };
+            let timeout = self
+                .procs
+                .iter()
+                .filter_map(|p| p.exited_at)
+                .map(|at| {
+                    DRAIN_TIMEOUT
+                        .saturating_sub(at.elapsed())
+                        .as_millis()
+                        .max(1) as i32
+                })
+                .min()
+                .unwrap_or(-1);
             if let Err(e) = sys::poll(&mut fds, timeout) {
                 log_err("poll", e);
                 std::thread::sleep(Duration::from_millis(50));
@@ -195,7 +278,7 @@ impl Supervisor {
     }
 
     fn poll_set(&self) -> (Vec<libc::pollfd>, Vec<Src>) {
-        let mut fds = Vec::with_capacity(6 + self.conns.len());
+        let mut fds = Vec::with_capacity(4 + 3 * self.procs.len() + self.conns.len());
         let mut srcs = Vec::with_capacity(fds.capacity());
         let mut add = |fd: RawFd, events: i16, src: Src| {
             fds.push(libc::pollfd {
@@ -206,25 +289,33 @@ impl Supervisor {
             srcs.push(src);
         };
         add(self.sigfd.as_raw_fd(), libc::POLLIN, Src::Signal);
-        if self.exit.is_none() {
+        if self.container().exit.is_none() {
             add(self.listener.as_raw_fd(), libc::POLLIN, Src::Listener);
         }
-        if let Some(fd) = &self.out {
-            add(fd.as_raw_fd(), libc::POLLIN, Src::Out);
+        for (i, p) in self.procs.iter().enumerate() {
+            if let Some(fd) = &p.out {
+                add(fd.as_raw_fd(), libc::POLLIN, Src::Out(i));
+            }
+            if let Some(fd) = &p.err {
+                add(fd.as_raw_fd(), libc::POLLIN, Src::Err(i));
+            }
+            if let (Some(fd), false) = (&p.stdin, p.stdin_buf.is_empty()) {
+                add(fd.as_raw_fd(), libc::POLLOUT, Src::Stdin(i));
+            }
         }
-        if let Some(fd) = &self.err {
-            add(fd.as_raw_fd(), libc::POLLIN, Src::Err);
-        }
-        if let (Some(fd), false) = (&self.stdin, self.stdin_buf.is_empty()) {
-            add(fd.as_raw_fd(), libc::POLLOUT, Src::Stdin);
-        }
-        let stdin_full = self.stdin_buf.len() >= MAX_STDIN_BACKLOG;
         for (i, c) in self.conns.iter().enumerate() {
-            let mut ev = 0;
-            let wants_input = match c.mode {
-                Mode::Attached { stdin, .. } => !stdin_full || !stdin,
+            let wants_input = match &c.mode {
+                Mode::Attached {
+                    target,
+                    stdin: true,
+                    ..
+                } => self
+                    .proc_index(target)
+                    .map(|p| self.procs[p].stdin_buf.len() < MAX_STDIN_BACKLOG)
+                    .unwrap_or(true),
                 _ => true,
             };
+            let mut ev = 0;
             if !c.read_closed && wants_input {
                 ev |= libc::POLLIN;
             }
@@ -236,6 +327,10 @@ impl Supervisor {
         (fds, srcs)
     }
 
+    fn proc_index(&self, target: &Target) -> Option<usize> {
+        self.procs.iter().position(|p| &p.target == target)
+    }
+
     fn handle(&mut self, src: Src, revents: i16) {
         match src {
             Src::Signal => {
@@ -243,9 +338,9 @@ impl Supervisor {
                 self.reap();
             }
             Src::Listener => self.accept(),
-            Src::Out => self.pump(Stream::Stdout),
-            Src::Err => self.pump(Stream::Stderr),
-            Src::Stdin => self.flush_stdin(),
+            Src::Out(p) => self.pump(p, Stream::Stdout),
+            Src::Err(p) => self.pump(p, Stream::Stderr),
+            Src::Stdin(p) => self.flush_stdin(p),
             Src::Conn(i) => {
                 if revents & libc::POLLOUT != 0 {
                     self.flush_conn(i);
@@ -259,21 +354,49 @@ impl Supervisor {
 
     fn reap(&mut self) {
         while let Some((pid, exit)) = sys::reap_any() {
-            if pid != self.init_pid || self.exit.is_some() {
+            let Some(p) = self
+                .procs
+                .iter_mut()
+                .find(|p| p.pid == pid && p.exit.is_none())
+            else {
+                continue; // an orphan of the container
+            };
+            p.exit = Some(exit_status(exit));
+            p.exited_at = Some(Instant::now());
+            if p.target.is_none() {
+                self.status = Status::Stopped;
+            }
+        }
+    }
+
+    /// Finished execs: record their exit, close their streams.
+    fn retire_execs(&mut self) {
+        let mut i = 1;
+        while i < self.procs.len() {
+            if !self.procs[i].done() {
+                i += 1;
                 continue;
             }
-            let (exit_code, signal) = match exit {
-                sys::Exit::Code(c) => (c, None),
-                sys::Exit::Signal(s) => (128 + s, Some(s)),
-            };
-            self.exit = Some(ExitStatus {
-                exit_code,
-                signal,
-                oom_killed: false,
-                finished_at: rfc3339_nano(SystemTime::now()),
+            let p = self.procs.remove(i);
+            for c in self.conns.iter_mut() {
+                if c.attached_to(&p.target).is_some() {
+                    c.closing = true;
+                }
+            }
+            if self.exec_records.len() >= MAX_EXEC_RECORDS {
+                self.exec_records.remove(0);
+            }
+            self.exec_records.push(ExecState {
+                exec_id: p.target.clone().unwrap_or_default(),
+                pid: p.pid.max(0) as u32,
+                running: false,
+                exit: p.exit.clone(),
             });
-            self.status = Status::Stopped;
-            self.exited_at = Some(Instant::now());
+        }
+        for i in 0..self.conns.len() {
+            if self.conns[i].closing {
+                self.flush_conn(i);
+            }
         }
     }
 
@@ -290,6 +413,7 @@ impl Supervisor {
                         outbuf: Vec::new(),
                         mode: Mode::Control,
                         read_closed: false,
+                        closing: false,
                         dead: false,
                     });
                 }
@@ -302,11 +426,12 @@ impl Supervisor {
         }
     }
 
-    /// Reads container output: log it, copy it to attached clients.
-    fn pump(&mut self, stream: Stream) {
+    /// Reads output of process `p`: log it (container only), copy it to its clients.
+    fn pump(&mut self, p: usize, stream: Stream) {
+        let proc = &mut self.procs[p];
         let slot = match stream {
-            Stream::Stdout => &mut self.out,
-            Stream::Stderr => &mut self.err,
+            Stream::Stdout => &mut proc.out,
+            Stream::Stderr => &mut proc.err,
         };
         let Some(fd) = slot.as_ref() else { return };
         let mut buf = vec![0u8; READ_CHUNK];
@@ -324,9 +449,12 @@ impl Supervisor {
             }
         };
         let data = &buf[..n];
-        if let Some(log) = self.log.as_mut() {
-            if let Err(e) = log.write(stream, data) {
-                log_err("writing the log", e);
+        let (tty, target) = (proc.tty, proc.target.clone());
+        if target.is_none() {
+            if let Some(log) = self.log.as_mut() {
+                if let Err(e) = log.write(stream, data) {
+                    log_err("writing the log", e);
+                }
             }
         }
         let id = match stream {
@@ -334,56 +462,70 @@ impl Supervisor {
             Stream::Stderr => STREAM_STDERR,
         };
         for c in self.conns.iter_mut() {
-            if let Mode::Attached { stdout, stderr, .. } = c.mode {
-                let wanted = if stream == Stream::Stdout {
-                    stdout
-                } else {
-                    stderr
-                };
-                if !wanted || c.dead {
-                    continue;
-                }
-                if !self.tty {
-                    c.outbuf.extend_from_slice(&frame_header(id, n));
-                }
-                c.outbuf.extend_from_slice(data);
-                if c.outbuf.len() > MAX_CLIENT_BACKLOG {
-                    c.dead = true;
-                }
+            let Some((_, stdout, stderr)) = c.attached_to(&target) else {
+                continue;
+            };
+            let wanted = if stream == Stream::Stdout {
+                stdout
+            } else {
+                stderr
+            };
+            if !wanted || c.dead {
+                continue;
+            }
+            if !tty {
+                c.outbuf.extend_from_slice(&frame_header(id, n));
+            }
+            c.outbuf.extend_from_slice(data);
+            if c.outbuf.len() > MAX_CLIENT_BACKLOG {
+                c.dead = true;
             }
         }
         for i in 0..self.conns.len() {
-            self.flush_conn(i);
+            if !self.conns[i].outbuf.is_empty() {
+                self.flush_conn(i);
+            }
         }
     }
 
-    fn flush_stdin(&mut self) {
-        let Some(fd) = &self.stdin else {
-            self.stdin_buf.clear();
+    fn flush_stdin(&mut self, p: usize) {
+        let proc = &mut self.procs[p];
+        let Some(fd) = &proc.stdin else {
+            proc.stdin_buf.clear();
             return;
         };
-        while !self.stdin_buf.is_empty() {
-            match sys::write(fd.as_raw_fd(), &self.stdin_buf) {
+        while !proc.stdin_buf.is_empty() {
+            match sys::write(fd.as_raw_fd(), &proc.stdin_buf) {
                 Ok(n) => {
-                    self.stdin_buf.drain(..n);
+                    proc.stdin_buf.drain(..n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(_) => {
-                    // The container closed its stdin: nothing more can be delivered.
-                    self.stdin = None;
-                    self.stdin_buf.clear();
+                    // The process closed its stdin: nothing more can be delivered.
+                    proc.stdin = None;
+                    proc.stdin_buf.clear();
                     return;
                 }
             }
         }
     }
 
-    fn close_stdin(&mut self) {
-        self.flush_stdin();
-        if !self.tty {
+    fn close_stdin(&mut self, p: usize) {
+        self.flush_stdin(p);
+        let proc = &mut self.procs[p];
+        if !proc.tty {
             // Pending bytes are dropped with the pipe: the process sees EOF now.
-            self.stdin = None;
-            self.stdin_buf.clear();
+            proc.stdin = None;
+            proc.stdin_buf.clear();
+        }
+    }
+
+    fn feed_stdin(&mut self, target: &Target, data: &[u8]) {
+        if let Some(p) = self.proc_index(target) {
+            if self.procs[p].stdin.is_some() {
+                self.procs[p].stdin_buf.extend_from_slice(data);
+                self.flush_stdin(p);
+            }
         }
     }
 
@@ -398,7 +540,9 @@ impl Supervisor {
                 Err(_) => c.dead = true,
             }
         }
-        if c.outbuf.is_empty() && c.read_closed && c.mode == Mode::Control {
+        let idle_control = c.read_closed && c.mode == Mode::Control;
+        if c.outbuf.is_empty() && (c.closing || idle_control) {
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
             c.dead = true;
         }
     }
@@ -409,11 +553,17 @@ impl Supervisor {
             Ok(n) if n > 0 => n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
             _ => {
-                let c = &mut self.conns[i];
-                c.read_closed = true;
-                if let Mode::Attached { stdin: true, .. } = c.mode {
-                    if self.opts.stdin_once {
-                        self.close_stdin();
+                self.conns[i].read_closed = true;
+                if let Mode::Attached {
+                    target,
+                    stdin: true,
+                    ..
+                } = self.conns[i].mode.clone()
+                {
+                    if let Some(p) = self.proc_index(&target) {
+                        if self.procs[p].stdin_once {
+                            self.close_stdin(p);
+                        }
                     }
                 }
                 let c = &mut self.conns[i];
@@ -423,11 +573,10 @@ impl Supervisor {
                 return;
             }
         };
-        match self.conns[i].mode {
-            Mode::Attached { stdin, .. } => {
-                if stdin && self.stdin.is_some() {
-                    self.stdin_buf.extend_from_slice(&buf[..n]);
-                    self.flush_stdin();
+        match self.conns[i].mode.clone() {
+            Mode::Attached { target, stdin, .. } => {
+                if stdin {
+                    self.feed_stdin(&target, &buf[..n]);
                 }
             }
             _ => {
@@ -459,12 +608,11 @@ impl Supervisor {
             if let Some(r) = response {
                 self.conns[i].respond(&r);
             }
-            if let Mode::Attached { stdin, .. } = self.conns[i].mode {
-                // Bytes after the attach line already belong to the stream.
+            if let Mode::Attached { target, stdin, .. } = self.conns[i].mode.clone() {
+                // Bytes after the attach/exec line already belong to the stream.
                 let rest = std::mem::take(&mut self.conns[i].inbuf);
-                if stdin && self.stdin.is_some() && !rest.is_empty() {
-                    self.stdin_buf.extend_from_slice(&rest);
-                    self.flush_stdin();
+                if stdin && !rest.is_empty() {
+                    self.feed_stdin(&target, &rest);
                 }
             }
             self.flush_conn(i);
@@ -472,21 +620,26 @@ impl Supervisor {
     }
 
     fn state(&self) -> State {
+        let c = self.container();
         State {
             id: self.opts.id.clone(),
             status: self.status,
-            pid: self.init_pid.max(0) as u32,
+            pid: c.pid.max(0) as u32,
             shim_pid: self.shim_pid,
-            tty: self.tty,
-            stdin: self.stdin.is_some(),
+            tty: c.tty,
+            stdin: c.stdin.is_some(),
             started_at: self.started_at.clone(),
-            exit: self.exit.clone(),
+            exit: c.exit.clone(),
         }
     }
 
     fn request(&mut self, i: usize, req: Request) -> Option<Response> {
-        let running = self.exit.is_none();
+        let running = self.container().exit.is_none();
         let not_running = || Response::error("container is not running");
+        let result = |r: Result<(), String>| match r {
+            Ok(()) => Response::ok(),
+            Err(e) => Response::error(e),
+        };
         Some(match req {
             Request::State => Response {
                 ok: true,
@@ -494,7 +647,7 @@ impl Supervisor {
                 ..Default::default()
             },
             Request::Wait => {
-                if let Some(exit) = &self.exit {
+                if let Some(exit) = &self.container().exit {
                     Response {
                         ok: true,
                         exit: Some(exit.clone()),
@@ -509,66 +662,53 @@ impl Supervisor {
                 if !running {
                     not_running()
                 } else if all {
-                    match create::kill_all(&self.opts, signal) {
-                        Ok(()) => Response::ok(),
-                        Err(e) => Response::error(e),
-                    }
+                    result(create::kill_all(&self.opts, signal))
                 } else {
                     // The init process is our unreaped child: its pid cannot be reused.
-                    match sys::kill(self.init_pid, signal) {
-                        Ok(()) => Response::ok(),
-                        Err(e) => Response::error(format!("kill: {e}")),
-                    }
+                    result(
+                        sys::kill(self.container().pid, signal).map_err(|e| format!("kill: {e}")),
+                    )
                 }
             }
             Request::Start => {
                 if self.status != Status::Created {
                     Response::error("container is not in created state")
                 } else {
-                    match create::start(&self.opts) {
-                        Ok(()) => {
-                            self.status = Status::Running;
-                            self.started_at = Some(rfc3339_nano(SystemTime::now()));
-                            Response::ok()
-                        }
-                        Err(e) => Response::error(e),
+                    let r = create::start(&self.opts);
+                    if r.is_ok() {
+                        self.status = Status::Running;
+                        self.started_at = Some(rfc3339_nano(SystemTime::now()));
                     }
+                    result(r)
                 }
             }
             Request::Pause => {
                 if !running {
                     not_running()
                 } else {
-                    match create::pause(&self.opts) {
-                        Ok(()) => {
-                            self.status = Status::Paused;
-                            Response::ok()
-                        }
-                        Err(e) => Response::error(e),
+                    let r = create::pause(&self.opts);
+                    if r.is_ok() {
+                        self.status = Status::Paused;
                     }
+                    result(r)
                 }
             }
             Request::Resume => {
                 if !running {
                     not_running()
                 } else {
-                    match create::resume(&self.opts) {
-                        Ok(()) => {
-                            self.status = Status::Running;
-                            Response::ok()
-                        }
-                        Err(e) => Response::error(e),
+                    let r = create::resume(&self.opts);
+                    if r.is_ok() {
+                        self.status = Status::Running;
                     }
+                    result(r)
                 }
             }
-            Request::Resize { height, width } => match (&self.out, self.tty) {
-                (Some(master), true) => match sys::set_winsize(master.as_raw_fd(), height, width)
-                {
-                    Ok(()) => Response::ok(),
-                    Err(e) => Response::error(format!("resize: {e}")),
-                },
-                _ => Response::error("container has no terminal"),
-            },
+            Request::Resize {
+                height,
+                width,
+                exec_id,
+            } => self.resize(exec_id, height, width),
             Request::Attach {
                 stdin,
                 stdout,
@@ -578,6 +718,7 @@ impl Supervisor {
                     not_running()
                 } else {
                     self.conns[i].mode = Mode::Attached {
+                        target: None,
                         stdin,
                         stdout,
                         stderr,
@@ -586,10 +727,110 @@ impl Supervisor {
                 }
             }
             Request::CloseStdin => {
-                self.close_stdin();
+                self.close_stdin(0);
                 Response::ok()
             }
+            Request::Exec(exec) => {
+                if self.status != Status::Running || !running {
+                    not_running()
+                } else {
+                    self.exec(i, exec)
+                }
+            }
+            Request::ExecState { exec_id } => {
+                let live = self
+                    .procs
+                    .iter()
+                    .find(|p| p.target.as_deref() == Some(exec_id.as_str()))
+                    .map(|p| ExecState {
+                        exec_id: exec_id.clone(),
+                        pid: p.pid.max(0) as u32,
+                        running: p.exit.is_none(),
+                        exit: p.exit.clone(),
+                    });
+                let done = || {
+                    self.exec_records
+                        .iter()
+                        .rev()
+                        .find(|r| r.exec_id == exec_id)
+                        .cloned()
+                };
+                match live.or_else(done) {
+                    Some(state) => Response {
+                        ok: true,
+                        exec: Some(state),
+                        ..Default::default()
+                    },
+                    None => Response::error(format!("no such exec: {exec_id}")),
+                }
+            }
         })
+    }
+
+    /// Sets the terminal size of the container (`None`) or of an exec.
+    fn resize(&self, target: Target, height: u16, width: u16) -> Response {
+        match self.proc_index(&target).map(|p| &self.procs[p]) {
+            Some(Proc {
+                out: Some(master),
+                tty: true,
+                ..
+            }) => match sys::set_winsize(master.as_raw_fd(), height, width) {
+                Ok(()) => Response::ok(),
+                Err(e) => Response::error(format!("resize: {e}")),
+            },
+            Some(_) => Response::error("the process has no terminal"),
+            None => Response::error("no such process"),
+        }
+    }
+
+    /// Starts an exec process; the connection streams its stdio unless detached.
+    fn exec(&mut self, i: usize, req: ExecRequest) -> Response {
+        let target: Target = Some(req.exec_id.clone());
+        if req.exec_id.is_empty() || self.proc_index(&target).is_some() {
+            return Response::error(format!("exec id {:?} is empty or in use", req.exec_id));
+        }
+        self.exec_seq += 1;
+        // The exec'd process must not inherit our blocked SIGCHLD or ignored SIGPIPE.
+        let _ = sys::unblock(&[libc::SIGCHLD]);
+        sys::set_signal(libc::SIGPIPE, false);
+        let created = create::exec(&self.opts, &req, self.exec_seq);
+        sys::set_signal(libc::SIGPIPE, true);
+        let _ = sys::block(&[libc::SIGCHLD]);
+        // Creating the exec ran libcontainer again: give its memory back as after start.
+        sys::trim_heap();
+        sys::release_clean_file_pages();
+        let created = match created {
+            Ok(c) => c,
+            Err(f) => {
+                self.reap();
+                return Response::error(f.message);
+            }
+        };
+        let proc = match Proc::new(target.clone(), created.pid, created.stdio, req.stdin, true) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = sys::kill(created.pid, libc::SIGKILL);
+                self.reap();
+                return Response::error(format!("exec: {e}"));
+            }
+        };
+        self.procs.push(proc);
+        // A SIGCHLD delivered while it was unblocked was discarded, and the new process
+        // may already have exited: look for exits now that it is registered.
+        self.reap();
+        if !req.detach {
+            self.conns[i].mode = Mode::Attached {
+                target,
+                stdin: req.stdin,
+                stdout: true,
+                stderr: true,
+            };
+        }
+        Response {
+            ok: true,
+            pid: Some(created.pid.max(0) as u32),
+            ..Default::default()
+        }
     }
 
     /// OOM kills recorded by the container's memory cgroup (v1 or v2).
@@ -599,20 +840,16 @@ impl Supervisor {
         };
         let rel = path.trim_start_matches('/');
         let candidates = [
-            (
-                Path::new("/sys/fs/cgroup/memory").join(rel).join("memory.oom_control"),
-                "oom_kill ",
-            ),
-            (
-                Path::new("/sys/fs/cgroup").join(rel).join("memory.events"),
-                "oom_kill ",
-            ),
+            Path::new("/sys/fs/cgroup/memory")
+                .join(rel)
+                .join("memory.oom_control"),
+            Path::new("/sys/fs/cgroup").join(rel).join("memory.events"),
         ];
-        for (file, key) in candidates {
+        for file in candidates {
             if let Ok(text) = std::fs::read_to_string(&file) {
                 return text
                     .lines()
-                    .filter_map(|l| l.strip_prefix(key))
+                    .filter_map(|l| l.strip_prefix("oom_kill "))
                     .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0);
             }
         }
@@ -625,7 +862,7 @@ impl Supervisor {
                 log_err("writing the log", e);
             }
         }
-        let mut exit = self.exit.clone().unwrap_or(ExitStatus {
+        let mut exit = self.container().exit.clone().unwrap_or(ExitStatus {
             exit_code: 255,
             signal: None,
             oom_killed: false,
@@ -638,7 +875,6 @@ impl Supervisor {
         if let Err(e) = create::delete(&self.opts) {
             log_err("deleting the container", e);
         }
-        self.exit = Some(exit.clone());
 
         let _ = std::fs::remove_file(self.opts.state_dir.join(SOCKET_FILE));
         let done = Response {

@@ -30,20 +30,6 @@ pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: as above, plain integer fcntl commands.
-    unsafe {
-        let flags = check(libc::fcntl(fd, libc::F_GETFD))?;
-        let flags = if on {
-            flags | libc::FD_CLOEXEC
-        } else {
-            flags & !libc::FD_CLOEXEC
-        };
-        check(libc::fcntl(fd, libc::F_SETFD, flags))?;
-    }
-    Ok(())
-}
-
 /// read(2); `Ok(0)` is EOF, `WouldBlock` when a non-blocking fd is empty.
 pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     loop {
@@ -120,13 +106,29 @@ pub fn signalfd(signals: &[libc::c_int]) -> io::Result<OwnedFd> {
     let set = sigset(signals);
     // SAFETY: `set` is initialised; the old mask is not needed.
     unsafe {
-        check(libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()))?;
-        let fd = check(libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC))?;
+        check(libc::sigprocmask(
+            libc::SIG_BLOCK,
+            &set,
+            std::ptr::null_mut(),
+        ))?;
+        let fd = check(libc::signalfd(
+            -1,
+            &set,
+            libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
+        ))?;
         Ok(OwnedFd::from_raw_fd(fd))
     }
 }
 
-/// Unblocks `signals` (before forking processes that must not inherit the mask).
+/// Blocks `signals` again (after [`unblock`]).
+pub fn block(signals: &[libc::c_int]) -> io::Result<()> {
+    let set = sigset(signals);
+    // SAFETY: `set` is initialised.
+    check(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) })?;
+    Ok(())
+}
+
+/// Unblocks `signals` (around forks of processes that must not inherit the mask).
 pub fn unblock(signals: &[libc::c_int]) -> io::Result<()> {
     let set = sigset(signals);
     // SAFETY: `set` is initialised.
@@ -311,4 +313,89 @@ pub fn trim_heap() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Unmaps, from this process only, the pages of read-only file mappings (program and
+/// library text and constants) that were touched while creating the container. They
+/// stay in the page cache; the few the supervisor needs fault back in. This is what
+/// keeps the shim's resident memory small: creation runs much of libcontainer once,
+/// supervision a tiny loop. Pages holding private modified copies (relocated RELRO
+/// data) are kept: dropping them would lose the relocations.
+pub fn release_clean_file_pages() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    let pagemap = std::fs::File::open("/proc/self/pagemap").ok();
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let path = fields.nth(3).unwrap_or("");
+        if !(perms.starts_with('r')
+            && !perms.contains('w')
+            && perms.ends_with('p')
+            && path.starts_with('/'))
+        {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        else {
+            continue;
+        };
+        for (from, to) in clean_runs(pagemap.as_ref(), start, end, page) {
+            // SAFETY: [from, to) lies in a private read-only file mapping of this process
+            // and holds no modified (anonymous) page: after MADV_DONTNEED the pages are
+            // read back from the unchanged file on the next access.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED);
+            }
+        }
+    }
+}
+
+/// Runs of pages in [start, end) that are not private anonymous copies, according to
+/// /proc/self/pagemap (bit 63: present, bit 61: file page). Without pagemap, nothing.
+fn clean_runs(
+    pagemap: Option<&std::fs::File>,
+    start: usize,
+    end: usize,
+    page: usize,
+) -> Vec<(usize, usize)> {
+    use std::os::unix::fs::FileExt;
+    let Some(pm) = pagemap else {
+        return Vec::new();
+    };
+    let count = (end - start) / page;
+    let mut raw = vec![0u8; count * 8];
+    if pm
+        .read_exact_at(&mut raw, (start / page * 8) as u64)
+        .is_err()
+    {
+        return Vec::new();
+    }
+    let mut runs = Vec::new();
+    let mut run_start: Option<usize> = None;
+    for i in 0..=count {
+        let clean = i < count && {
+            let e = u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+            let present = e & (1 << 63) != 0;
+            let file = e & (1 << 61) != 0;
+            !present || file
+        };
+        match (clean, run_start) {
+            (true, None) => run_start = Some(start + i * page),
+            (false, Some(s)) => {
+                runs.push((s, start + i * page));
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
 }

@@ -13,7 +13,12 @@ use berth_runtime::spec::{self, ContainerConfig, HostInfo};
 use berth_shim::protocol::{ExitStatus, Request, Response, INIT_PID_FILE, SHIM_PID_FILE};
 use berth_shim::{Client, LaunchResult, ShimOptions};
 
-pub const SHIM: &str = env!("CARGO_BIN_EXE_berth-shim");
+/// The shim under test; `BERTH_SHIM_BIN` selects another build (e.g. release).
+pub fn shim_binary() -> PathBuf {
+    std::env::var_os("BERTH_SHIM_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_berth-shim")))
+}
 
 /// Tests need root (namespaces, cgroups, mounts) and a static busybox.
 pub fn can_run() -> bool {
@@ -24,6 +29,15 @@ pub fn can_run() -> bool {
         return false;
     }
     true
+}
+
+/// The `berth-init` binary built next to this test (`cargo test --workspace` and
+/// `cargo build --workspace` build it), if present.
+pub fn berth_init() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let path = dir.join("berth-init");
+    path.exists().then_some(path)
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -61,11 +75,7 @@ pub fn busybox_rootfs(rootfs: &Path) {
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
     )
     .unwrap();
-    std::fs::write(
-        rootfs.join("etc/group"),
-        "root:x:0:\nnogroup:x:65534:\n",
-    )
-    .unwrap();
+    std::fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
 }
 
 impl TestContainer {
@@ -107,9 +117,15 @@ impl TestContainer {
 
     /// Writes the bundle from `self.config` and launches the shim.
     pub fn launch(&self) -> LaunchResult {
+        let t = std::time::Instant::now();
         let built = spec::build(&self.config, &HostInfo::detect()).expect("spec");
         spec::write_bundle(&self.bundle, &built.spec).unwrap();
-        berth_shim::launch(Path::new(SHIM), &self.options).expect("launch")
+        let t2 = std::time::Instant::now();
+        let r = berth_shim::launch(&shim_binary(), &self.options).expect("launch");
+        if std::env::var_os("BERTH_SHIM_TIMING").is_some() {
+            eprintln!("spec {:?} launch {:?}", t2 - t, t2.elapsed());
+        }
+        r
     }
 
     pub fn started(&self) -> u32 {
@@ -123,6 +139,11 @@ impl TestContainer {
         let c = Client::connect(&self.state_dir).expect("connect");
         c.set_timeout(Some(Duration::from_secs(30))).unwrap();
         c
+    }
+
+    /// Connects and calls, reporting connection errors instead of panicking.
+    pub fn client_result(&self, req: Request) -> Result<Response, berth_shim::ClientError> {
+        Client::connect(&self.state_dir)?.call(&req)
     }
 
     pub fn call(&self, req: Request) -> Response {

@@ -309,10 +309,9 @@ pub fn encode(value: &str) -> String {
 
 /// A hijacked connection (attach, exec start): the raw bidirectional byte stream left after
 /// the daemon's `101 UPGRADED` (or plain `200 OK`) answer.
+/// Whether the stream is framed is the caller's to know (the container's `Tty`): daemons
+/// before API 1.42 label both kinds `application/vnd.docker.raw-stream`.
 pub struct Hijacked {
-    /// The daemon's `Content-Type`: `application/vnd.docker.multiplexed-stream` when stdout
-    /// and stderr come framed, `application/vnd.docker.raw-stream` otherwise.
-    pub content_type: String,
     pub stream: HijackedStream,
 }
 
@@ -369,12 +368,6 @@ impl Client {
             .await
             .map_err(|e| ClientError::Other(anyhow::anyhow!("error during request: {e}")))?;
         let response = Self::check(response).await?;
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
         let stream = if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             let upgraded = hyper::upgrade::on(response)
                 .await
@@ -383,9 +376,6 @@ impl Client {
         } else {
             HijackedStream::ReadOnly(response.into_body())
         };
-        Ok(Hijacked {
-            content_type,
-            stream,
-        })
+        Ok(Hijacked { stream })
     }
 }

@@ -1,10 +1,12 @@
 //! One module per command. Each `run` returns the process exit code.
 
+pub mod container;
 pub mod events;
 pub mod image;
 pub mod info;
 pub mod system_df;
 pub mod version;
+pub mod volume;
 
 use crate::client::{self, host, Client, ConnectionFlags};
 

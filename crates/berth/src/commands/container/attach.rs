@@ -57,7 +57,7 @@ pub async fn run(ctx: &mut Context, args: AttachArgs) -> client::Result<u8> {
     let sig_proxy = args
         .sig_proxy
         .as_deref()
-        .map_or(true, |v| super::parse::parse_bool(v).unwrap_or(true));
+        .is_none_or(|v| super::parse::parse_bool(v).unwrap_or(true));
     if sig_proxy && !tty_mode {
         signals::forward_all(&ctx.client, &args.container);
     }
@@ -72,10 +72,9 @@ pub async fn run(ctx: &mut Context, args: AttachArgs) -> client::Result<u8> {
     // The container may have stopped between the check and the attach.
     check_state(&mut ctx.client, &args.container).await?;
     if tty_mode && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        tty::monitor_size(
-            ctx.client.sibling(),
-            format!("/containers/{}", encode(&args.container)),
-        );
+        let prefix = format!("/containers/{}", encode(&args.container));
+        tty::nudge_size(&mut ctx.client, &prefix).await;
+        tty::monitor_size(ctx.client.sibling(), prefix);
     }
     let end = run_session(
         hijacked,
@@ -88,7 +87,9 @@ pub async fn run(ctx: &mut Context, args: AttachArgs) -> client::Result<u8> {
     )
     .await?;
     if end == SessionEnd::Detached {
-        return Ok(0);
+        // docker attach reports the detach as an error (`docker run -it` does not).
+        eprintln!("read escape sequence");
+        return Ok(1);
     }
     Ok(waiter.status().await)
 }

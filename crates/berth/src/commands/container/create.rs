@@ -19,7 +19,7 @@ pub struct CreateArgs {
 }
 
 pub async fn run(ctx: &mut Context, args: CreateArgs) -> client::Result<u8> {
-    let mut spec = match args.flags.to_spec(true) {
+    let mut spec = match args.flags.to_spec(false) {
         Ok(spec) => spec,
         Err(e) => {
             print_flag_error("create", USAGE, &e);
@@ -90,7 +90,10 @@ fn other(message: String) -> ClientError {
 
 /// docker's `createContainer`: writes the cidfile, pulls with `--pull always` or when the
 /// image is missing (`--pull missing`), prints the daemon's warnings; returns the ID.
-pub async fn create_container(ctx: &mut Context, spec: &mut ContainerSpec) -> client::Result<String> {
+pub async fn create_container(
+    ctx: &mut Context,
+    spec: &mut ContainerSpec,
+) -> client::Result<String> {
     let mut cid = CidFile::new(spec.cidfile.as_deref())?;
     if spec.pull == PullPolicy::Always {
         pull::pull(ctx, &spec.image, spec.platform.as_deref(), spec.quiet).await?;

@@ -23,7 +23,13 @@ pub async fn run(ctx: &mut Context, args: KillArgs) -> client::Result<u8> {
     };
     let results = for_each(ctx, &args.containers, |mut client, name| {
         let query = query.clone();
-        async move { post(&mut client, &format!("/containers/{}/kill{query}", encode(&name))).await }
+        async move {
+            post(
+                &mut client,
+                &format!("/containers/{}/kill{query}", encode(&name)),
+            )
+            .await
+        }
     })
     .await?;
     Ok(report(&args.containers, results))

@@ -134,7 +134,11 @@ impl Waiter {
     /// Registers the wait on its own connection (it stays open until the container exits).
     pub async fn register(ctx: &Context, id: &str, condition: &str) -> Waiter {
         let mut client = ctx.client.sibling();
-        let path = format!("/containers/{}/wait?condition={condition}", encode(id));
+        let path = if condition.is_empty() {
+            format!("/containers/{}/wait", encode(id))
+        } else {
+            format!("/containers/{}/wait?condition={condition}", encode(id))
+        };
         let response = match client.send(http::Method::POST, &path, None, None).await {
             Ok(r) => Client::check(r).await,
             Err(e) => Err(e),
@@ -233,7 +237,13 @@ pub fn detach_keys(flag: Option<&str>) -> Option<String> {
 }
 
 /// `/containers/{id}/attach?stream=1&...` for the streams wanted.
-pub fn attach_path(id: &str, stdin: bool, stdout: bool, stderr: bool, keys: Option<&str>) -> String {
+pub fn attach_path(
+    id: &str,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    keys: Option<&str>,
+) -> String {
     let mut path = format!(
         "/containers/{}/attach?stream=1&stdin={}&stdout={}&stderr={}",
         encode(id),
@@ -245,4 +255,53 @@ pub fn attach_path(id: &str, stdin: bool, stdout: bool, stderr: bool, keys: Opti
         path.push_str(&format!("&detachKeys={}", encode(keys)));
     }
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use crate::cli::{Cli, Command, ContainerCommand};
+
+    /// clap's own consistency checks over the whole command tree (flag clashes such as
+    /// `run -h` for `--hostname` show up here).
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn container_subcommands_and_aliases() {
+        for args in [
+            &["berth", "container", "ls", "-a"][..],
+            &["berth", "container", "list"],
+            &["berth", "container", "ps", "-q"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(matches!(
+                cli.command,
+                Some(Command::Container(ContainerCommand::Ls(_)))
+            ));
+        }
+        let cli = Cli::try_parse_from(["berth", "container", "remove", "-f", "a", "b"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Container(ContainerCommand::Rm(_)))
+        ));
+        let cli = Cli::try_parse_from(["berth", "run", "-h", "myhost", "busybox"]).unwrap();
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.flags.hostname.as_deref(), Some("myhost"));
+        let cli = Cli::try_parse_from(["berth", "stop", "--time", "3", "x"]).unwrap();
+        let Some(Command::Stop(stop)) = cli.command else {
+            panic!("not stop")
+        };
+        assert_eq!(stop.timeout, Some(3));
+        let cli = Cli::try_parse_from(["berth", "top", "c", "-o", "pid"]).unwrap();
+        let Some(Command::Top(top)) = cli.command else {
+            panic!("not top")
+        };
+        assert_eq!(top.ps_args, ["-o", "pid"]);
+    }
 }

@@ -31,7 +31,10 @@ impl std::fmt::Display for OptError {
                 flag,
                 value,
                 message,
-            } => write!(f, "invalid argument \"{value}\" for \"{flag}\" flag: {message}"),
+            } => write!(
+                f,
+                "invalid argument \"{value}\" for \"{flag}\" flag: {message}"
+            ),
             OptError::Invalid(message) => write!(f, "{message}"),
         }
     }
@@ -138,8 +141,7 @@ pub struct ContainerFlags {
     /// Time between running the check during the start period (ms|s|m|h) (default 0s)
     #[arg(long = "health-start-interval", value_name = "duration")]
     pub health_start_interval: Option<String>,
-    /// Start period for the container to initialize before starting health-retries
-    /// countdown (ms|s|m|h) (default 0s)
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
     #[arg(long = "health-start-period", value_name = "duration")]
     pub health_start_period: Option<String>,
     /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
@@ -200,7 +202,11 @@ pub struct ContainerFlags {
     #[arg(long = "memory-swap", value_name = "bytes", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// Tune container memory swappiness (0 to 100) (default -1)
-    #[arg(long = "memory-swappiness", value_name = "int", allow_hyphen_values = true)]
+    #[arg(
+        long = "memory-swappiness",
+        value_name = "int",
+        allow_hyphen_values = true
+    )]
     pub memory_swappiness: Option<String>,
     /// Attach a filesystem mount to the container
     #[arg(long = "mount", value_name = "mount")]
@@ -253,8 +259,7 @@ pub struct ContainerFlags {
     /// Restart policy to apply when a container exits (default "no")
     #[arg(long = "restart", value_name = "string")]
     pub restart: Option<String>,
-    /// Automatically remove the container and its associated anonymous volumes when it
-    /// exits
+    /// Automatically remove the container and its associated anonymous volumes when it exits
     #[arg(long = "rm", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
     pub rm: Option<String>,
     /// Runtime to use for this container
@@ -313,7 +318,8 @@ pub struct ContainerFlags {
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        value_name = "IMAGE [COMMAND] [ARG...]"
+        hide = true,
+        value_name = "IMAGE"
     )]
     pub args: Vec<String>,
 }
@@ -390,7 +396,9 @@ fn int_flag(flag: &'static str, value: &Option<String>) -> Result<Option<i64>, O
 fn mem_flag(flag: &'static str, value: &Option<String>) -> Result<i64, OptError> {
     match value.as_deref() {
         None | Some("") => Ok(0),
-        Some(v) => berth_format::units::ram_in_bytes(v).map_err(|e| flag_error(flag, v, e.to_string())),
+        Some(v) => {
+            berth_format::units::ram_in_bytes(v).map_err(|e| flag_error(flag, v, e.to_string()))
+        }
     }
 }
 
@@ -479,8 +487,7 @@ fn endpoint_settings(attachment: &NetworkAttachment) -> Result<Option<Value>, Op
     if !is_user_defined_network(&attachment.target) {
         if !attachment.aliases.is_empty() {
             return Err(OptError::Invalid(
-                "network-scoped aliases are only supported for user-defined networks"
-                    .to_string(),
+                "network-scoped aliases are only supported for user-defined networks".to_string(),
             ));
         }
         if !attachment.links.is_empty() {
@@ -543,7 +550,8 @@ fn endpoint_settings(attachment: &NetworkAttachment) -> Result<Option<Value>, Op
 
 impl ContainerFlags {
     /// Turns the flags into a create body, validating like docker's `parse()`.
-    /// `detach` is `run -d` (always true for `create`, which never attaches).
+    /// `detach` is `run -d`: nothing is attached then (`create` records the streams a later
+    /// `start -a` would attach, as docker does).
     pub fn to_spec(&self, detach: bool) -> Result<ContainerSpec, OptError> {
         let f = self;
         let image = f.args.first().cloned().unwrap_or_default();
@@ -583,7 +591,8 @@ impl ContainerFlags {
             _ => mem_flag("--memory-swap", &f.memory_swap)?,
         };
         let shm_size = mem_flag("--shm-size", &f.shm_size)?;
-        let memory_swappiness = int_flag("--memory-swappiness", &f.memory_swappiness)?.unwrap_or(-1);
+        let memory_swappiness =
+            int_flag("--memory-swappiness", &f.memory_swappiness)?.unwrap_or(-1);
         let cpu_shares = int_flag("-c, --cpu-shares", &f.cpu_shares)?.unwrap_or(0);
         let cpu_period = int_flag("--cpu-period", &f.cpu_period)?.unwrap_or(0);
         let cpu_quota = int_flag("--cpu-quota", &f.cpu_quota)?.unwrap_or(0);
@@ -598,8 +607,8 @@ impl ContainerFlags {
             None => 0,
             Some(v) => parse::parse_uint(v, 16).map_err(|e| flag_error("--blkio-weight", v, e))?,
         };
-        let ulimits = parse::ulimits(&f.ulimit)
-            .map_err(|(value, e)| flag_error("--ulimit", &value, e))?;
+        let ulimits =
+            parse::ulimits(&f.ulimit).map_err(|(value, e)| flag_error("--ulimit", &value, e))?;
 
         // Lists validated per value.
         let mut extra_hosts = Vec::new();
@@ -685,8 +694,7 @@ impl ContainerFlags {
         // Ports and volumes.
         let (exposed, port_bindings) =
             parse::ports(&f.publish, &f.expose).map_err(OptError::Invalid)?;
-        let (binds, anonymous_volumes) =
-            parse::volumes(&f.volume).map_err(OptError::Invalid)?;
+        let (binds, anonymous_volumes) = parse::volumes(&f.volume).map_err(OptError::Invalid)?;
 
         // Devices.
         let mut devices = Vec::new();
@@ -697,7 +705,12 @@ impl ContainerFlags {
 
         // Namespaces.
         let pid = f.pid.clone().unwrap_or_default();
-        if !(pid.is_empty() || pid == "host" || pid.strip_prefix("container:").is_some_and(|c| !c.is_empty())) {
+        if !(pid.is_empty()
+            || pid == "host"
+            || pid
+                .strip_prefix("container:")
+                .is_some_and(|c| !c.is_empty()))
+        {
             return Err(OptError::Invalid("--pid: invalid PID mode".to_string()));
         }
         let uts = f.uts.clone().unwrap_or_default();
@@ -710,12 +723,16 @@ impl ContainerFlags {
         }
         let cgroupns = f.cgroupns.clone().unwrap_or_default();
         if !(cgroupns.is_empty() || cgroupns == "host" || cgroupns == "private") {
-            return Err(OptError::Invalid("--cgroupns: invalid CGROUP mode".to_string()));
+            return Err(OptError::Invalid(
+                "--cgroupns: invalid CGROUP mode".to_string(),
+            ));
         }
 
         if let Some(mac) = &f.mac_address {
             if !parse::valid_mac(mac) {
-                return Err(OptError::Invalid(format!("{mac} is not a valid mac address")));
+                return Err(OptError::Invalid(format!(
+                    "{mac} is not a valid mac address"
+                )));
             }
         }
 
@@ -822,18 +839,30 @@ impl ContainerFlags {
 
         // Config.
         let mut config = Map::new();
-        config.insert("Hostname".into(), json!(f.hostname.clone().unwrap_or_default()));
-        config.insert("Domainname".into(), json!(f.domainname.clone().unwrap_or_default()));
+        config.insert(
+            "Hostname".into(),
+            json!(f.hostname.clone().unwrap_or_default()),
+        );
+        config.insert(
+            "Domainname".into(),
+            json!(f.domainname.clone().unwrap_or_default()),
+        );
         config.insert("User".into(), json!(f.user.clone().unwrap_or_default()));
         config.insert("AttachStdin".into(), json!(attach_stdin && !detach));
         config.insert("AttachStdout".into(), json!(attach_stdout && !detach));
         config.insert("AttachStderr".into(), json!(attach_stderr && !detach));
         if !exposed.is_empty() {
-            config.insert("ExposedPorts".into(), Value::Object(exposed.into_iter().collect()));
+            config.insert(
+                "ExposedPorts".into(),
+                Value::Object(exposed.into_iter().collect()),
+            );
         }
         config.insert("Tty".into(), json!(f.tty));
         config.insert("OpenStdin".into(), json!(f.interactive));
-        config.insert("StdinOnce".into(), json!(f.interactive && attach_stdin && !detach));
+        config.insert(
+            "StdinOnce".into(),
+            json!(f.interactive && attach_stdin && !detach),
+        );
         config.insert("Env".into(), string_list(&env));
         config.insert("Cmd".into(), string_list(&cmd));
         if let Some(check) = healthcheck {
@@ -844,7 +873,10 @@ impl ContainerFlags {
             "Volumes".into(),
             Value::Object(anonymous_volumes.into_iter().collect()),
         );
-        config.insert("WorkingDir".into(), json!(f.workdir.clone().unwrap_or_default()));
+        config.insert(
+            "WorkingDir".into(),
+            json!(f.workdir.clone().unwrap_or_default()),
+        );
         config.insert("Entrypoint".into(), entrypoint);
         if let Some(mac) = f.mac_address.as_ref().filter(|m| !m.is_empty()) {
             config.insert("MacAddress".into(), json!(mac));
@@ -861,7 +893,10 @@ impl ContainerFlags {
         // HostConfig.
         let mut host = Map::new();
         host.insert("Binds".into(), string_list(&binds));
-        host.insert("ContainerIDFile".into(), json!(f.cidfile.clone().unwrap_or_default()));
+        host.insert(
+            "ContainerIDFile".into(),
+            json!(f.cidfile.clone().unwrap_or_default()),
+        );
         host.insert(
             "LogConfig".into(),
             json!({"Type": log_driver, "Config": string_map(&log_opts)}),
@@ -881,7 +916,10 @@ impl ContainerFlags {
             json!({"Name": restart_name, "MaximumRetryCount": restart_max}),
         );
         host.insert("AutoRemove".into(), json!(auto_remove));
-        host.insert("VolumeDriver".into(), json!(f.volume_driver.clone().unwrap_or_default()));
+        host.insert(
+            "VolumeDriver".into(),
+            json!(f.volume_driver.clone().unwrap_or_default()),
+        );
         host.insert("VolumesFrom".into(), string_list(&f.volumes_from));
         host.insert("ConsoleSize".into(), json!([0, 0]));
         if !annotations.is_empty() {
@@ -900,9 +938,15 @@ impl ContainerFlags {
         host.insert("Links".into(), string_list(&f.link));
         host.insert("OomScoreAdj".into(), json!(oom_score_adj));
         host.insert("PidMode".into(), json!(pid));
-        host.insert("Privileged".into(), json!(bool_flag("--privileged", &f.privileged)?));
+        host.insert(
+            "Privileged".into(),
+            json!(bool_flag("--privileged", &f.privileged)?),
+        );
         host.insert("PublishAllPorts".into(), json!(f.publish_all));
-        host.insert("ReadonlyRootfs".into(), json!(bool_flag("--read-only", &f.read_only)?));
+        host.insert(
+            "ReadonlyRootfs".into(),
+            json!(bool_flag("--read-only", &f.read_only)?),
+        );
         host.insert("SecurityOpt".into(), string_list(&security_opt));
         if !storage_opt.is_empty() {
             host.insert("StorageOpt".into(), string_map(&storage_opt));
@@ -919,11 +963,17 @@ impl ContainerFlags {
         if let Some(runtime) = f.runtime.as_ref().filter(|r| !r.is_empty()) {
             host.insert("Runtime".into(), json!(runtime));
         }
-        host.insert("Isolation".into(), json!(f.isolation.clone().unwrap_or_default()));
+        host.insert(
+            "Isolation".into(),
+            json!(f.isolation.clone().unwrap_or_default()),
+        );
         host.insert("CpuShares".into(), json!(cpu_shares));
         host.insert("Memory".into(), json!(memory));
         host.insert("NanoCpus".into(), json!(nano_cpus));
-        host.insert("CgroupParent".into(), json!(f.cgroup_parent.clone().unwrap_or_default()));
+        host.insert(
+            "CgroupParent".into(),
+            json!(f.cgroup_parent.clone().unwrap_or_default()),
+        );
         host.insert("BlkioWeight".into(), json!(blkio_weight));
         for key in [
             "BlkioWeightDevice",
@@ -938,10 +988,19 @@ impl ContainerFlags {
         host.insert("CpuQuota".into(), json!(cpu_quota));
         host.insert("CpuRealtimePeriod".into(), json!(0));
         host.insert("CpuRealtimeRuntime".into(), json!(0));
-        host.insert("CpusetCpus".into(), json!(f.cpuset_cpus.clone().unwrap_or_default()));
-        host.insert("CpusetMems".into(), json!(f.cpuset_mems.clone().unwrap_or_default()));
+        host.insert(
+            "CpusetCpus".into(),
+            json!(f.cpuset_cpus.clone().unwrap_or_default()),
+        );
+        host.insert(
+            "CpusetMems".into(),
+            json!(f.cpuset_mems.clone().unwrap_or_default()),
+        );
         host.insert("Devices".into(), json!(devices));
-        host.insert("DeviceCgroupRules".into(), string_list(&f.device_cgroup_rule));
+        host.insert(
+            "DeviceCgroupRules".into(),
+            string_list(&f.device_cgroup_rule),
+        );
         host.insert("DeviceRequests".into(), Value::Null);
         host.insert("MemoryReservation".into(), json!(memory_reservation));
         host.insert("MemorySwap".into(), json!(memory_swap));
@@ -952,6 +1011,15 @@ impl ContainerFlags {
         );
         host.insert("PidsLimit".into(), json!(pids_limit.unwrap_or(0)));
         host.insert("Ulimits".into(), json!(ulimits));
+        // Windows-only resources, sent as zero like docker's client does.
+        for key in [
+            "CpuCount",
+            "CpuPercent",
+            "IOMaximumIOps",
+            "IOMaximumBandwidth",
+        ] {
+            host.insert(key.into(), json!(0));
+        }
         if !mounts.is_empty() {
             host.insert("Mounts".into(), json!(mounts));
         }
@@ -986,10 +1054,7 @@ fn empty_endpoint() -> Value {
 }
 
 /// The classic flags (`--network-alias`, `--link`, `--ip`, ...) apply to the first network.
-fn apply_container_options(
-    n: &mut NetworkAttachment,
-    f: &ContainerFlags,
-) -> Result<(), OptError> {
+fn apply_container_options(n: &mut NetworkAttachment, f: &ContainerFlags) -> Result<(), OptError> {
     let conflict = |what: &str| {
         Err(OptError::Invalid(format!(
             "conflicting options: cannot specify both {what}"
@@ -1085,14 +1150,21 @@ mod tests {
         assert_eq!(body["Cmd"], Value::Null);
         assert_eq!(body["Labels"], json!({}));
         assert_eq!(body["HostConfig"]["NetworkMode"], "default");
-        assert_eq!(body["HostConfig"]["RestartPolicy"], json!({"Name": "no", "MaximumRetryCount": 0}));
+        assert_eq!(
+            body["HostConfig"]["RestartPolicy"],
+            json!({"Name": "no", "MaximumRetryCount": 0})
+        );
         assert!(body["NetworkingConfig"]["EndpointsConfig"]["default"].is_object());
         assert!(body["HostConfig"].get("Init").is_none());
         let s = spec(&["-i", "busybox"]).unwrap();
         assert_eq!(s.config["StdinOnce"], true);
         assert_eq!(s.config["OpenStdin"], true);
-        // create (detached) never attaches.
-        let s = Cmd::try_parse_from(["create", "-i", "busybox"]).unwrap().flags.to_spec(true).unwrap();
+        // run -d never attaches.
+        let s = Cmd::try_parse_from(["run", "-i", "busybox"])
+            .unwrap()
+            .flags
+            .to_spec(true)
+            .unwrap();
         assert_eq!(s.config["AttachStdin"], false);
         assert_eq!(s.config["StdinOnce"], false);
     }
@@ -1100,18 +1172,78 @@ mod tests {
     #[test]
     fn full_body() {
         let s = spec(&[
-            "--name", "full", "-t", "-e", "X=1", "-u", "1000:1000", "-w", "/tmp",
-            "--entrypoint", "/bin/sh", "--init", "--restart", "on-failure:3", "-l", "a=b",
-            "-h", "myhost", "--read-only", "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD",
-            "--ulimit", "nofile=1024:2048", "--sysctl", "net.ipv4.ip_forward=1",
-            "--shm-size", "64m", "--pid", "host", "--network", "none", "-p", "8080:80",
-            "-p", "127.0.0.1:9000-9001:90-91/udp", "-P", "--expose", "7000-7001",
-            "-v", "/tmp:/data:ro", "-v", "/anon", "--tmpfs", "/run:rw,size=1m",
-            "-m", "64m", "--memory-swap", "128m", "--cpus", "1.5", "--pids-limit", "50",
-            "--oom-kill-disable", "--stop-signal", "SIGINT", "--stop-timeout", "5",
-            "--log-driver", "json-file", "--log-opt", "max-size=1m", "--device",
-            "/dev/null:/dev/mynull:rw", "--health-cmd", "true", "--health-interval", "5s",
-            "busybox", "-c", "echo hi",
+            "--name",
+            "full",
+            "-t",
+            "-e",
+            "X=1",
+            "-u",
+            "1000:1000",
+            "-w",
+            "/tmp",
+            "--entrypoint",
+            "/bin/sh",
+            "--init",
+            "--restart",
+            "on-failure:3",
+            "-l",
+            "a=b",
+            "-h",
+            "myhost",
+            "--read-only",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-drop",
+            "MKNOD",
+            "--ulimit",
+            "nofile=1024:2048",
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "--shm-size",
+            "64m",
+            "--pid",
+            "host",
+            "--network",
+            "none",
+            "-p",
+            "8080:80",
+            "-p",
+            "127.0.0.1:9000-9001:90-91/udp",
+            "-P",
+            "--expose",
+            "7000-7001",
+            "-v",
+            "/tmp:/data:ro",
+            "-v",
+            "/anon",
+            "--tmpfs",
+            "/run:rw,size=1m",
+            "-m",
+            "64m",
+            "--memory-swap",
+            "128m",
+            "--cpus",
+            "1.5",
+            "--pids-limit",
+            "50",
+            "--oom-kill-disable",
+            "--stop-signal",
+            "SIGINT",
+            "--stop-timeout",
+            "5",
+            "--log-driver",
+            "json-file",
+            "--log-opt",
+            "max-size=1m",
+            "--device",
+            "/dev/null:/dev/mynull:rw",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "5s",
+            "busybox",
+            "-c",
+            "echo hi",
         ])
         .unwrap();
         let b = s.body();
@@ -1125,36 +1257,65 @@ mod tests {
         assert_eq!(b["Volumes"], json!({"/anon": {}}));
         assert_eq!(b["StopTimeout"], 5);
         assert_eq!(
-            b["ExposedPorts"].as_object().unwrap().keys().collect::<Vec<_>>(),
+            b["ExposedPorts"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
             ["7000/tcp", "7001/tcp", "80/tcp", "90/udp", "91/udp"]
         );
         assert_eq!(h["Binds"], json!(["/tmp:/data:ro"]));
-        assert_eq!(h["PortBindings"]["90/udp"], json!([{"HostIp": "127.0.0.1", "HostPort": "9000"}]));
-        assert_eq!(h["RestartPolicy"], json!({"Name": "on-failure", "MaximumRetryCount": 3}));
+        assert_eq!(
+            h["PortBindings"]["90/udp"],
+            json!([{"HostIp": "127.0.0.1", "HostPort": "9000"}])
+        );
+        assert_eq!(
+            h["RestartPolicy"],
+            json!({"Name": "on-failure", "MaximumRetryCount": 3})
+        );
         assert_eq!(h["CapAdd"], json!(["CAP_NET_ADMIN"]));
         assert_eq!(h["Memory"], 67108864);
         assert_eq!(h["MemorySwap"], 134217728);
         assert_eq!(h["NanoCpus"], 1_500_000_000i64);
         assert_eq!(h["ShmSize"], 67108864);
-        assert_eq!(h["Ulimits"], json!([{"Name": "nofile", "Hard": 2048, "Soft": 1024}]));
+        assert_eq!(
+            h["Ulimits"],
+            json!([{"Name": "nofile", "Hard": 2048, "Soft": 1024}])
+        );
         assert_eq!(h["Tmpfs"], json!({"/run": "rw,size=1m"}));
         assert_eq!(h["Init"], true);
         assert_eq!(h["OomKillDisable"], true);
         assert_eq!(h["PidsLimit"], 50);
         assert_eq!(h["NetworkMode"], "none");
-        assert_eq!(h["LogConfig"], json!({"Type": "json-file", "Config": {"max-size": "1m"}}));
+        assert_eq!(
+            h["LogConfig"],
+            json!({"Type": "json-file", "Config": {"max-size": "1m"}})
+        );
         assert_eq!(b["NetworkingConfig"], json!({"EndpointsConfig": {}}));
     }
 
     #[test]
     fn user_network_endpoint() {
-        let s = spec(&["--network", "mynet", "--network-alias", "al", "--ip", "172.17.0.5", "--link", "a:b", "busybox"]).unwrap();
+        let s = spec(&[
+            "--network",
+            "mynet",
+            "--network-alias",
+            "al",
+            "--ip",
+            "172.17.0.5",
+            "--link",
+            "a:b",
+            "busybox",
+        ])
+        .unwrap();
         let ep = &s.networking["EndpointsConfig"]["mynet"];
         assert_eq!(ep["Aliases"], json!(["al"]));
         assert_eq!(ep["Links"], json!(["a:b"]));
         assert_eq!(ep["IPAMConfig"], json!({"IPv4Address": "172.17.0.5"}));
         assert_eq!(
-            spec(&["--network-alias", "x", "busybox"]).unwrap_err().to_string(),
+            spec(&["--network-alias", "x", "busybox"])
+                .unwrap_err()
+                .to_string(),
             "network-scoped aliases are only supported for user-defined networks"
         );
         assert_eq!(
@@ -1188,8 +1349,14 @@ mod tests {
             "invalid argument \"bogus\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
         );
         assert_eq!(err(&["-p", "abc", "busybox"]), "invalid containerPort: abc");
-        assert_eq!(err(&["--pid", "bogus", "busybox"]), "--pid: invalid PID mode");
-        assert_eq!(err(&["--uts", "bogus", "busybox"]), "--uts: invalid UTS mode");
+        assert_eq!(
+            err(&["--pid", "bogus", "busybox"]),
+            "--pid: invalid PID mode"
+        );
+        assert_eq!(
+            err(&["--uts", "bogus", "busybox"]),
+            "--uts: invalid UTS mode"
+        );
         assert_eq!(
             err(&["--health-cmd", "x", "--no-healthcheck", "busybox"]),
             "--no-healthcheck conflicts with --health-* options"
@@ -1218,12 +1385,21 @@ mod tests {
             err(&["--env-file", "/nonexistent", "busybox"]),
             "open /nonexistent: no such file or directory"
         );
-        assert_eq!(err(&["--mac-address", "zz", "busybox"]), "zz is not a valid mac address");
+        assert_eq!(
+            err(&["--mac-address", "zz", "busybox"]),
+            "zz is not a valid mac address"
+        );
         assert_eq!(
             err(&["--mount", "src=/x", "busybox"]),
             "invalid argument \"src=/x\" for \"--mount\" flag: target is required"
         );
-        assert_eq!(err(&["-v", ":/x", "busybox"]), "invalid spec: :/x: empty section between colons");
-        assert_eq!(err(&["--device", ":/x", "busybox"]), "bad format for path: :/x");
+        assert_eq!(
+            err(&["-v", ":/x", "busybox"]),
+            "invalid spec: :/x: empty section between colons"
+        );
+        assert_eq!(
+            err(&["--device", ":/x", "busybox"]),
+            "bad format for path: :/x"
+        );
     }
 }

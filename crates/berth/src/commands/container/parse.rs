@@ -212,11 +212,14 @@ pub fn publish_to_short(value: &str) -> Result<String, String> {
     Ok(spec)
 }
 
+/// `ExposedPorts` (port → `{}`) and `PortBindings` (port → bindings), sorted by port key.
+pub type PortMaps = (BTreeMap<String, Value>, BTreeMap<String, Vec<Value>>);
+
+/// Resolves a bare `NAME` line of an env file (`None`: left out).
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// All `-p` specs into `ExposedPorts` and `PortBindings`, plus `--expose` ranges.
-pub fn ports(
-    publish: &[String],
-    expose: &[String],
-) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Vec<Value>>), String> {
+pub fn ports(publish: &[String], expose: &[String]) -> Result<PortMaps, String> {
     let mut exposed = BTreeMap::new();
     let mut bindings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for spec in publish {
@@ -471,7 +474,8 @@ pub fn parse_mount(value: &str) -> Result<Value, String> {
                 volume(&mut volume_options).insert("Subpath".into(), json!(val));
             }
             "volume-nocopy" => {
-                let on = parse_bool(&val).ok_or_else(|| format!("invalid value for volume-nocopy: {val}"))?;
+                let on = parse_bool(&val)
+                    .ok_or_else(|| format!("invalid value for volume-nocopy: {val}"))?;
                 volume(&mut volume_options).insert("NoCopy".into(), json!(on));
             }
             "volume-label" => set_on_map(volume(&mut volume_options), "Labels", &val),
@@ -629,10 +633,7 @@ pub fn validate_env(value: &str) -> Result<String, String> {
 
 /// docker's `parseKeyValueFile`: `#` comments and blank lines skipped, `KEY=value` kept
 /// verbatim, a bare `KEY` looked up with `lookup` (dropped when it gives nothing).
-pub fn parse_kv_file(
-    path: &str,
-    lookup: Option<&dyn Fn(&str) -> Option<String>>,
-) -> Result<Vec<String>, String> {
+pub fn parse_kv_file(path: &str, lookup: Option<Lookup<'_>>) -> Result<Vec<String>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("open {path}: {}", io_reason(&e)))?;
     parse_kv_text(path, &bytes, lookup)
 }
@@ -640,7 +641,7 @@ pub fn parse_kv_file(
 pub fn parse_kv_text(
     path: &str,
     bytes: &[u8],
-    lookup: Option<&dyn Fn(&str) -> Option<String>>,
+    lookup: Option<Lookup<'_>>,
 ) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     for (number, raw) in bytes.split(|b| *b == b'\n').enumerate() {
@@ -1000,9 +1001,8 @@ pub fn security_opts(values: &[String]) -> Result<Vec<String>, String> {
                     io_reason(&e)
                 )
             })?;
-            let parsed: Value = serde_json::from_slice(&text).map_err(|e| {
-                format!("compacting json for seccomp profile ({val}) failed: {e}")
-            })?;
+            let parsed: Value = serde_json::from_slice(&text)
+                .map_err(|e| format!("compacting json for seccomp profile ({val}) failed: {e}"))?;
             out.push(format!("seccomp={parsed}"));
             continue;
         }
@@ -1058,18 +1058,27 @@ mod tests {
         assert_eq!(m[1].host_ip, "127.0.0.1");
         assert_eq!(m[1].host_port, "9001");
         let m = parse_port_spec("53").unwrap();
-        assert_eq!((m[0].port.as_str(), m[0].host_port.as_str()), ("53/tcp", ""));
+        assert_eq!(
+            (m[0].port.as_str(), m[0].host_port.as_str()),
+            ("53/tcp", "")
+        );
         let m = parse_port_spec("8000-8010:80").unwrap();
         assert_eq!(m[0].host_port, "8000-8010");
         let m = parse_port_spec("[::1]:80:80/SCTP").unwrap();
-        assert_eq!((m[0].host_ip.as_str(), m[0].port.as_str()), ("::1", "80/sctp"));
+        assert_eq!(
+            (m[0].host_ip.as_str(), m[0].port.as_str()),
+            ("::1", "80/sctp")
+        );
         let m = parse_port_spec("::1:80:80").unwrap();
         assert_eq!(m[0].host_ip, "::1");
         assert_eq!(
             parse_port_spec("8080:80:90:1").unwrap_err(),
             "invalid IP address: 8080:80"
         );
-        assert_eq!(parse_port_spec("abc").unwrap_err(), "invalid containerPort: abc");
+        assert_eq!(
+            parse_port_spec("abc").unwrap_err(),
+            "invalid containerPort: abc"
+        );
         assert_eq!(parse_port_spec("80/xyz").unwrap_err(), "invalid proto: xyz");
         assert_eq!(parse_port_spec("x:80").unwrap_err(), "invalid hostPort: x");
         assert_eq!(
@@ -1085,14 +1094,21 @@ mod tests {
     #[test]
     fn ports_and_expose() {
         let (exposed, bindings) = ports(
-            &["8080:80".into(), "127.0.0.1:53:53/udp".into(), "8081:80".into()],
+            &[
+                "8080:80".into(),
+                "127.0.0.1:53:53/udp".into(),
+                "8081:80".into(),
+            ],
             &["7000-7001".into(), "9/udp".into()],
         )
         .unwrap();
         let keys: Vec<&String> = exposed.keys().collect();
         assert_eq!(keys, ["53/udp", "7000/tcp", "7001/tcp", "80/tcp", "9/udp"]);
         assert_eq!(bindings["80/tcp"].len(), 2);
-        assert_eq!(bindings["53/udp"][0], json!({"HostIp": "127.0.0.1", "HostPort": "53"}));
+        assert_eq!(
+            bindings["53/udp"][0],
+            json!({"HostIp": "127.0.0.1", "HostPort": "53"})
+        );
         assert_eq!(
             ports(&[], &["abc".into()]).unwrap_err(),
             "invalid range format for --expose: abc, error: strconv.ParseUint: parsing \"abc\": invalid syntax"
@@ -1128,12 +1144,8 @@ mod tests {
             parse_volume("/a:/b:ro:x").unwrap_err(),
             "invalid spec: /a:/b:ro:x: too many colons"
         );
-        let (binds, anon) = volumes(&[
-            "/tmp:/data:ro".into(),
-            "named:/n".into(),
-            "/anon".into(),
-        ])
-        .unwrap();
+        let (binds, anon) =
+            volumes(&["/tmp:/data:ro".into(), "named:/n".into(), "/anon".into()]).unwrap();
         assert_eq!(binds, ["/tmp:/data:ro", "named:/n"]);
         assert!(anon.contains_key("/anon"));
         let (binds, _) = volumes(&["./x:/y".into()]).unwrap();
@@ -1192,7 +1204,10 @@ mod tests {
             parse_ulimit("nofile").unwrap_err(),
             "invalid ulimit argument: nofile"
         );
-        assert_eq!(parse_ulimit("bogus=1").unwrap_err(), "invalid ulimit type: bogus");
+        assert_eq!(
+            parse_ulimit("bogus=1").unwrap_err(),
+            "invalid ulimit type: bogus"
+        );
         assert_eq!(
             parse_ulimit("nofile=a").unwrap_err(),
             "strconv.ParseInt: parsing \"a\": invalid syntax"
@@ -1239,22 +1254,29 @@ mod tests {
             "BERTH_SURELY_UNSET_VAR"
         );
         let missing = env(&["/nonexistent/env".into()], &[]).unwrap_err();
-        assert_eq!(missing.1, "open /nonexistent/env: no such file or directory");
+        assert_eq!(
+            missing.1,
+            "open /nonexistent/env: no such file or directory"
+        );
     }
 
     #[test]
     fn label_values() {
-        let map = labels(&[], &["a=b".into(), "c".into(), "x=y=z".into(), "a=2".into()]).unwrap();
-        assert_eq!(
-            Value::Object(map),
-            json!({"a": "2", "c": "", "x": "y=z"})
-        );
+        let map = labels(
+            &[],
+            &["a=b".into(), "c".into(), "x=y=z".into(), "a=2".into()],
+        )
+        .unwrap();
+        assert_eq!(Value::Object(map), json!({"a": "2", "c": "", "x": "y=z"}));
     }
 
     #[test]
     fn restart_policies() {
         assert_eq!(parse_restart_policy("no").unwrap(), ("no".into(), 0));
-        assert_eq!(parse_restart_policy("always").unwrap(), ("always".into(), 0));
+        assert_eq!(
+            parse_restart_policy("always").unwrap(),
+            ("always".into(), 0)
+        );
         assert_eq!(
             parse_restart_policy("on-failure:3").unwrap(),
             ("on-failure".into(), 3)
@@ -1281,8 +1303,14 @@ mod tests {
             parse_device("/dev/null:/dev/mynull:rw").unwrap()["CgroupPermissions"],
             "rw"
         );
-        assert_eq!(parse_device("/dev/zero:r").unwrap()["PathInContainer"], "/dev/zero");
-        assert_eq!(validate_device(":/x").unwrap_err(), "bad format for path: :/x");
+        assert_eq!(
+            parse_device("/dev/zero:r").unwrap()["PathInContainer"],
+            "/dev/zero"
+        );
+        assert_eq!(
+            validate_device(":/x").unwrap_err(),
+            "bad format for path: :/x"
+        );
         assert_eq!(
             validate_device("/a:b").unwrap_err(),
             "b is not an absolute path"

@@ -150,7 +150,10 @@ mod tests {
         assert_eq!(Reference::parse("user/app:1").familiar(), "user/app:1");
         assert_eq!(Reference::parse("user/app:1").name, "docker.io/user/app");
         let r = Reference::parse("localhost:5000/x");
-        assert_eq!((r.name.as_str(), r.tag.as_str()), ("localhost:5000/x", "latest"));
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_str()),
+            ("localhost:5000/x", "latest")
+        );
         assert_eq!(r.familiar(), "localhost:5000/x:latest");
         let r = Reference::parse("docker.io/library/busybox:1.36");
         assert_eq!(r.familiar(), "busybox:1.36");

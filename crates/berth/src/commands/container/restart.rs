@@ -13,7 +13,13 @@ pub struct RestartArgs {
     #[arg(short = 's', long = "signal", value_name = "string")]
     pub signal: Option<String>,
     /// Seconds to wait before killing the container
-    #[arg(short = 't', long = "timeout", visible_alias = "time", value_name = "int", allow_hyphen_values = true)]
+    #[arg(
+        short = 't',
+        long = "timeout",
+        visible_alias = "time",
+        value_name = "int",
+        allow_hyphen_values = true
+    )]
     pub timeout: Option<i64>,
     /// CONTAINER
     #[arg(required = true, value_name = "CONTAINER")]
@@ -24,7 +30,13 @@ pub async fn run(ctx: &mut Context, args: RestartArgs) -> client::Result<u8> {
     let query = stop_query(args.timeout, args.signal.as_deref());
     let results = for_each(ctx, &args.containers, |mut client, name| {
         let query = query.clone();
-        async move { post(&mut client, &format!("/containers/{}/restart{query}", encode(&name))).await }
+        async move {
+            post(
+                &mut client,
+                &format!("/containers/{}/restart{query}", encode(&name)),
+            )
+            .await
+        }
     })
     .await?;
     Ok(report(&args.containers, results))

@@ -8,8 +8,8 @@ use super::create::create_container;
 use super::opts::{ContainerFlags, OptError};
 use super::stream::{run_session, Session, SessionEnd};
 use super::{
-    attach_path, detach_keys, print_command_error, print_flag_error, run_error_status,
-    signals, tty, Waiter,
+    attach_path, detach_keys, print_command_error, print_flag_error, run_error_status, signals,
+    tty, Waiter,
 };
 use crate::client::{self, encode};
 use crate::commands::Context;
@@ -86,7 +86,13 @@ pub async fn run(ctx: &mut Context, args: RunArgs) -> client::Result<u8> {
     }
     let keys = detach_keys(args.detach_keys.as_deref());
     let hijacked = if attach {
-        let path = attach_path(&id, attach_stdin, attach_stdout, attach_stderr, keys.as_deref());
+        let path = attach_path(
+            &id,
+            attach_stdin,
+            attach_stdout,
+            attach_stderr,
+            keys.as_deref(),
+        );
         match ctx.client.hijack(http::Method::POST, &path).await {
             Ok(h) => Some(h),
             Err(e) => {

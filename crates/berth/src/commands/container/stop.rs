@@ -12,7 +12,13 @@ pub struct StopArgs {
     #[arg(short = 's', long = "signal", value_name = "string")]
     pub signal: Option<String>,
     /// Seconds to wait before killing the container
-    #[arg(short = 't', long = "timeout", visible_alias = "time", value_name = "int", allow_hyphen_values = true)]
+    #[arg(
+        short = 't',
+        long = "timeout",
+        visible_alias = "time",
+        value_name = "int",
+        allow_hyphen_values = true
+    )]
     pub timeout: Option<i64>,
     /// CONTAINER
     #[arg(required = true, value_name = "CONTAINER")]
@@ -40,8 +46,11 @@ pub async fn run(ctx: &mut Context, args: StopArgs) -> client::Result<u8> {
     let results = for_each(ctx, &args.containers, |mut client, name| {
         let query = query.clone();
         async move {
-            post_allow_not_modified(&mut client, &format!("/containers/{}/stop{query}", encode(&name)))
-                .await
+            post_allow_not_modified(
+                &mut client,
+                &format!("/containers/{}/stop{query}", encode(&name)),
+            )
+            .await
         }
     })
     .await?;

@@ -67,8 +67,7 @@ impl Demux {
         while !data.is_empty() {
             if self.remaining == 0 && self.header_len < 8 {
                 let take = (8 - self.header_len).min(data.len());
-                self.header[self.header_len..self.header_len + take]
-                    .copy_from_slice(&data[..take]);
+                self.header[self.header_len..self.header_len + take].copy_from_slice(&data[..take]);
                 self.header_len += take;
                 data = &data[take..];
                 if self.header_len < 8 {
@@ -109,8 +108,8 @@ impl Demux {
     fn frame_done(&mut self) -> Result<(), DemuxError> {
         self.header_len = 0;
         if self.kind == 3 {
-            let message = String::from_utf8_lossy(&std::mem::take(&mut self.system_error))
-                .into_owned();
+            let message =
+                String::from_utf8_lossy(&std::mem::take(&mut self.system_error)).into_owned();
             return Err(DemuxError::Daemon(message));
         }
         Ok(())
@@ -135,10 +134,7 @@ pub fn write_out(kind: StreamKind, data: &[u8]) -> std::io::Result<()> {
 
 /// Copies a container's output to our stdout/stderr until the stream ends: raw with a
 /// TTY, demultiplexed without one.
-pub async fn copy_output(
-    mut reader: impl AsyncRead + Unpin,
-    tty: bool,
-) -> Result<(), ClientError> {
+pub async fn copy_output(mut reader: impl AsyncRead + Unpin, tty: bool) -> Result<(), ClientError> {
     let mut demux = Demux::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
@@ -157,9 +153,7 @@ pub async fn copy_output(
         match written {
             Ok(()) => {}
             // Our stdout closed (`| head`): stop quietly like docker.
-            Err(DemuxError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                return Ok(())
-            }
+            Err(DemuxError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
             Err(e) => return Err(ClientError::Other(anyhow::anyhow!("{e}"))),
         }
     }

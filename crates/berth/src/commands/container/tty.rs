@@ -84,6 +84,22 @@ async fn resize(client: &mut Client, path_prefix: &str) -> crate::client::Result
         .map(|_| ())
 }
 
+/// For `attach`: resizes to one more row and column and back, so that the program redraws
+/// its screen even when our size did not change since the last attach (docker does this).
+pub async fn nudge_size(client: &mut Client, path_prefix: &str) {
+    if let Some((h, w)) = size(1) {
+        let _ = client
+            .post_json(
+                &format!("{path_prefix}/resize?h={}&w={}", h + 1, w + 1),
+                None,
+            )
+            .await;
+        let _ = client
+            .post_json(&format!("{path_prefix}/resize?h={h}&w={w}"), None)
+            .await;
+    }
+}
+
 /// Sends our size now (retrying briefly, the process may not have its TTY yet) and on every
 /// `SIGWINCH`. `path_prefix` is `/containers/{id}` or `/exec/{id}`.
 pub fn monitor_size(mut client: Client, path_prefix: String) {

@@ -15,7 +15,11 @@ pub struct UnpauseArgs {
 
 pub async fn run(ctx: &mut Context, args: UnpauseArgs) -> client::Result<u8> {
     let results = for_each(ctx, &args.containers, |mut client, name| async move {
-        post(&mut client, &format!("/containers/{}/unpause", encode(&name))).await
+        post(
+            &mut client,
+            &format!("/containers/{}/unpause", encode(&name)),
+        )
+        .await
     })
     .await?;
     Ok(report(&args.containers, results))

@@ -28,7 +28,10 @@ pub async fn run(ctx: &mut Context, args: WaitArgs) -> client::Result<u8> {
                     errors.push(message.to_string());
                     continue;
                 }
-                let code = result.get("StatusCode").and_then(Value::as_i64).unwrap_or(0);
+                let code = result
+                    .get("StatusCode")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
                 println!("{code}");
             }
             Err(e) => errors.push(e.to_string()),
