@@ -10,6 +10,7 @@ pub mod identity;
 pub mod images;
 mod lifecycle;
 pub mod system;
+pub mod volumes;
 
 pub use system::ObjectCounts;
 
@@ -31,6 +32,8 @@ pub struct Engine {
     pub(crate) containers: containers::Containers,
     pub(crate) runtime: Arc<RuntimeSettings>,
     pub(crate) stats_cache: containers::introspect::StatsCache,
+    pub(crate) execs: containers::exec::Execs,
+    pub(crate) volumes: volumes::Volumes,
     shutting_down: AtomicBool,
 }
 
@@ -50,6 +53,7 @@ impl Engine {
         let images = berth_image::ImageStore::open(&config.data_root)
             .map_err(|e| std::io::Error::other(format!("opening the image store: {e}")))?;
         let containers = containers::load_all(&config.data_root, &config.exec_root);
+        let volumes = volumes::Volumes::open(&config.data_root, &containers)?;
         let runtime = Arc::new(RuntimeSettings {
             shim_binary: config.shim_binary.clone(),
             init_binary: config.init_binary.clone(),
@@ -59,6 +63,8 @@ impl Engine {
             containers,
             runtime,
             stats_cache: Default::default(),
+            execs: Default::default(),
+            volumes,
             shutting_down: AtomicBool::new(false),
             images: Arc::new(images),
             config: std::sync::RwLock::new(config),

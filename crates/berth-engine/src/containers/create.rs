@@ -38,6 +38,8 @@ impl Engine {
         .await?;
         merge_image_defaults(&mut request, &image.config);
         let (path, args) = command_line(&request)?;
+        // Every mount is checked before anything (a volume, a name) is created.
+        let mount_plan = crate::volumes::mounts::plan(&request, &self.containers)?;
 
         let engine_config = self.config();
         let log = request
@@ -73,6 +75,13 @@ impl Engine {
         }
         let (dir, state_dir) =
             container_dirs(&engine_config.data_root, &engine_config.exec_root, &id);
+        let mount_points = match self.volumes_attach(&id, mount_plan) {
+            Ok(mounts) => mounts,
+            Err(e) => {
+                self.containers.release_name(&name);
+                return Err(e);
+            }
+        };
         let record = Record {
             log_path: dir.join(format!("{id}-json.log")),
             id: id.clone(),
@@ -89,6 +98,7 @@ impl Engine {
                 finished_at: ZERO_TIME.into(),
                 ..State::default()
             },
+            mount_points,
         };
         let prepared = std::fs::create_dir_all(dir.join("upper"))
             .and_then(|()| std::fs::create_dir_all(dir.join("work")))
@@ -96,6 +106,7 @@ impl Engine {
             .and_then(|()| record.save(&dir));
         if let Err(e) = prepared {
             let _ = std::fs::remove_dir_all(&dir);
+            self.volumes_detach(&id, &record.mount_points, true);
             self.containers.release_name(&name);
             return Err(ApiError::system(format!("creating container {id}: {e}")));
         }

@@ -48,6 +48,7 @@ impl Engine {
             ),
         };
         let _ = rootfs::unmount(&container.dir);
+        self.release_volume_mounts(&container);
         let _ = std::fs::remove_dir_all(&container.state_dir);
         let started_at = container.snapshot().state.started_at;
         let record = match container.update(|r| {

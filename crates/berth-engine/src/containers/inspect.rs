@@ -21,6 +21,12 @@ impl Engine {
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(":");
+        let ids = self.exec_ids(&record.id);
+        let exec_ids = if ids.is_empty() {
+            Value::Null
+        } else {
+            json!(ids)
+        };
         let mut value = json!({
             "Id": record.id,
             "Created": record.created,
@@ -51,7 +57,7 @@ impl Engine {
             "MountLabel": "",
             "ProcessLabel": "",
             "AppArmorProfile": "",
-            "ExecIDs": Value::Null,
+            "ExecIDs": exec_ids,
             "HostConfig": record.host_config,
             "GraphDriver": {
                 "Name": "overlay2",
@@ -84,45 +90,8 @@ impl Engine {
     }
 }
 
-/// `Mounts` as docker reports them, from `-v` binds, `--tmpfs` and `--mount`.
+/// `Mounts` as docker reports them: the binds, volumes and `--mount` tmpfs resolved at
+/// create (`--tmpfs` mounts are only in `HostConfig.Tmpfs`, as in docker).
 pub(crate) fn mount_points(record: &super::Record) -> Vec<Value> {
-    let host = &record.host_config;
-    let mut out = Vec::new();
-    for bind in host.binds.clone().unwrap_or_default() {
-        let parts: Vec<&str> = bind.split(':').collect();
-        if parts.len() < 2 {
-            continue;
-        }
-        let mode = parts.get(2).copied().unwrap_or("");
-        let read_only = mode.split(',').any(|o| o == "ro");
-        out.push(json!({
-            "Type": "bind",
-            "Source": parts[0],
-            "Destination": parts[1],
-            "Mode": mode,
-            "RW": !read_only,
-            "Propagation": "rprivate",
-        }));
-    }
-    for mount in host.mounts.clone().unwrap_or_default() {
-        out.push(json!({
-            "Type": mount.kind,
-            "Source": mount.source,
-            "Destination": mount.target,
-            "Mode": "",
-            "RW": !mount.read_only,
-            "Propagation": if mount.kind == "bind" { "rprivate" } else { "" },
-        }));
-    }
-    for path in host.tmpfs.clone().unwrap_or_default().keys() {
-        out.push(json!({
-            "Type": "tmpfs",
-            "Source": "",
-            "Destination": path,
-            "Mode": "",
-            "RW": true,
-            "Propagation": "",
-        }));
-    }
-    out
+    record.mount_points.iter().map(|m| m.to_json()).collect()
 }

@@ -129,8 +129,21 @@ fn matches_filters(record: &Record, filters: &Filters, engine: &Engine) -> bool 
             .get("ancestor")
             .iter()
             .any(|a| ancestor_matches(engine, record, a));
+    // `volume=` names a volume, a bind source, or a destination (moby's rule).
+    let volume_ok = filters.get("volume").is_empty()
+        || filters.get("volume").iter().any(|v| {
+            record.mount_points.iter().any(|m| {
+                m.destination == *v
+                    || (if m.name.is_empty() {
+                        &m.source
+                    } else {
+                        &m.name
+                    }) == v
+            })
+        });
     id_ok
         && name_ok
+        && volume_ok
         && status_ok
         && exited_ok
         && ancestor_ok

@@ -6,6 +6,7 @@
 mod attach;
 pub(crate) mod create;
 mod etc_files;
+pub mod exec;
 mod exit;
 mod inspect;
 pub mod introspect;

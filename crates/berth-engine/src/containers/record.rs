@@ -79,6 +79,9 @@ pub struct Record {
     pub host_config: HostConfig,
     pub state: State,
     pub log_path: PathBuf,
+    /// Binds, volumes and `--mount` tmpfs as resolved at create (moby's `MountPoints`).
+    #[serde(default)]
+    pub mount_points: Vec<crate::volumes::MountRecord>,
 }
 
 impl Record {

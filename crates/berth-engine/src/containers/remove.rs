@@ -14,7 +14,7 @@ impl Engine {
         self: &Arc<Self>,
         reference: &str,
         force: bool,
-        _volumes: bool,
+        volumes: bool,
     ) -> Result<(), ApiError> {
         let container = self.containers.get(reference)?;
         let _op = container.op.lock().await;
@@ -40,6 +40,10 @@ impl Engine {
             .map_err(|e| ApiError::system(format!("removing {}: {e}", container.dir.display())))?;
         self.containers.remove(&record.id);
         self.containers.release_name(&record.name);
+        // References go; `rm -v` and `--rm` also take the anonymous volumes (moby's order:
+        // before the container's `destroy`).
+        self.volumes_unmount(&record.id, &record.mount_points);
+        self.volumes_detach(&record.id, &record.mount_points, volumes);
         container.notify();
         self.container_event(&record, "destroy", &[]);
         Ok(())

@@ -11,6 +11,7 @@ use berth_runtime::spec::{
 use super::etc_files::EtcFiles;
 use super::record::Record;
 use super::Containers;
+use crate::volumes::{MountRecord, MountType};
 
 pub struct SpecInputs<'a> {
     pub record: &'a Record,
@@ -156,91 +157,52 @@ fn namespace_mode(kind: &str, mode: &str, containers: &Containers) -> Result<NsM
     }
 }
 
-/// `-v /host:/ctr[:ro]` binds, `--tmpfs` and `--mount type=bind|tmpfs`. Named and
-/// anonymous volumes arrive with the volume service.
+/// The container's mounts for the runtime: the binds, volumes and `--mount` tmpfs
+/// resolved at create (volumes as binds of their `_data`), and `--tmpfs`. The runtime
+/// resolves each destination inside the rootfs, so symlinks cannot lead outside it.
 fn mounts(record: &Record) -> Result<Vec<MountPoint>, ApiError> {
-    let host = &record.host_config;
     let mut out = Vec::new();
-    for bind in host.binds.clone().unwrap_or_default() {
-        out.push(parse_bind(&bind)?);
+    for mount in &record.mount_points {
+        out.push(mount_point(mount)?);
     }
-    for (path, options) in host.tmpfs.clone().unwrap_or_default() {
+    for (path, options) in record.host_config.tmpfs.clone().unwrap_or_default() {
         let options = (!options.is_empty()).then_some(options);
         out.push(MountPoint::tmpfs(&path, options.as_deref()));
-    }
-    for mount in host.mounts.clone().unwrap_or_default() {
-        if !mount.target.starts_with('/') {
-            return Err(ApiError::invalid(format!(
-                "invalid mount config for type \"{}\": invalid mount path: '{}' mount path must be absolute",
-                mount.kind, mount.target
-            )));
-        }
-        match mount.kind.as_str() {
-            "bind" => {
-                if !Path::new(&mount.source).exists() {
-                    return Err(ApiError::invalid(format!(
-                        "invalid mount config for type \"bind\": bind source path does not exist: {}",
-                        mount.source
-                    )));
-                }
-                out.push(MountPoint::bind(
-                    &mount.source,
-                    &mount.target,
-                    mount.read_only,
-                ));
-            }
-            "tmpfs" => out.push(MountPoint::tmpfs(&mount.target, None)),
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "mounts of type \"{other}\" are not supported yet"
-                )))
-            }
-        }
     }
     Ok(out)
 }
 
-fn parse_bind(spec: &str) -> Result<MountPoint, ApiError> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (source, target, options) = match parts.as_slice() {
-        [s, t] => (*s, *t, ""),
-        [s, t, o] => (*s, *t, *o),
-        _ => {
-            return Err(ApiError::invalid(format!(
-                "invalid volume specification: '{spec}'"
-            )))
+fn mount_point(mount: &MountRecord) -> Result<MountPoint, ApiError> {
+    let mut point = match mount.kind {
+        MountType::Tmpfs => {
+            let mut point = MountPoint::tmpfs(&mount.destination, mount.tmpfs_options.as_deref());
+            point.read_only = !mount.rw;
+            return Ok(point);
+        }
+        MountType::Bind => {
+            // docker -v creates a missing host folder; --mount refused it at create.
+            if mount.create_source && std::fs::symlink_metadata(&mount.source).is_err() {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .create(&mount.source)
+                    .map_err(|e| {
+                        ApiError::system(format!(
+                            "error while creating mount source path '{}': {e}",
+                            mount.source
+                        ))
+                    })?;
+            }
+            MountPoint::bind(&mount.source, &mount.destination, !mount.rw)
+        }
+        MountType::Volume => {
+            let mut point = MountPoint::bind(&mount.source, &mount.destination, !mount.rw);
+            point.kind = MountKind::Volume;
+            point
         }
     };
-    if !target.starts_with('/') {
-        return Err(ApiError::invalid(format!(
-            "invalid volume specification: '{spec}': invalid mount config for type \"bind\": invalid mount path: '{target}' mount path must be absolute"
-        )));
+    point.non_recursive = mount.non_recursive;
+    if !mount.propagation.is_empty() {
+        point.propagation = Some(mount.propagation.clone());
     }
-    if !source.starts_with('/') {
-        return Err(ApiError::invalid(format!(
-            "named volumes are not supported yet: '{spec}'"
-        )));
-    }
-    // docker -v creates a missing host directory.
-    if !Path::new(source).exists() {
-        std::fs::create_dir_all(source)
-            .map_err(|e| ApiError::system(format!("creating bind source {source}: {e}")))?;
-    }
-    let mut mount = MountPoint::bind(source, target, false);
-    mount.kind = MountKind::Bind;
-    for option in options.split(',').filter(|o| !o.is_empty()) {
-        match option {
-            "ro" => mount.read_only = true,
-            "rw" | "z" | "Z" | "nocopy" => {}
-            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => {
-                mount.propagation = Some(option.to_string())
-            }
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "invalid volume specification: '{spec}': invalid mode: {other}"
-                )))
-            }
-        }
-    }
-    Ok(mount)
+    Ok(point)
 }

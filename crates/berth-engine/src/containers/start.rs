@@ -60,6 +60,9 @@ impl Engine {
             tokio::task::spawn_blocking(move || -> Result<LaunchResult, ApiError> {
                 let rootfs = rootfs::mount_overlay(&dir, &lowers)?;
                 let result = (|| {
+                    // Volumes (device mounts, copy-up) once the image is in place.
+                    engine.volumes_mount(&record.id, &record.mount_points)?;
+                    engine.volumes_copy_up(&rootfs, &record.mount_points)?;
                     let etc = etc_files::write(&dir, &record)?;
                     let config = runtime_config(SpecInputs {
                         record: &record,
@@ -78,6 +81,7 @@ impl Engine {
                         .map_err(|e| ApiError::system(format!("starting the shim: {e}")))
                 })();
                 if !matches!(result, Ok(LaunchResult::Started { .. })) {
+                    engine.volumes_unmount(&record.id, &record.mount_points);
                     let _ = rootfs::unmount(&dir);
                     let _ = std::fs::remove_dir_all(&state_dir);
                 }
@@ -93,6 +97,7 @@ impl Engine {
                 if let Err(e) = self.shim_call(container, Request::Start).await {
                     // The shim cleans up after a failed start and exits.
                     wait_for_process_exit(shim_pid).await;
+                    self.release_volume_mounts(container);
                     let _ = rootfs::unmount(&container.dir);
                     let _ = std::fs::remove_dir_all(&container.state_dir);
                     return Err(self.record_start_failure(

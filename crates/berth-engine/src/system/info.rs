@@ -156,6 +156,7 @@ impl Engine {
                 })
                 .collect(),
             containers,
+            volumes: self.volumes_disk_usage().await,
             ..SystemDataUsage::default()
         })
     }

@@ -22,6 +22,33 @@ impl Engine {
             .collect();
         Ok(json!({ "Volumes": volumes, "Warnings": [] }))
     }
+
+    /// `/system/df` `Volumes`: every local volume without mount options (those hold
+    /// nothing on this disk, moby leaves them out), with its size and the number of
+    /// containers referencing it.
+    pub async fn volumes_disk_usage(&self) -> Vec<Value> {
+        let volumes: Vec<_> = self
+            .volumes
+            .all()
+            .into_iter()
+            .filter(|v| !super::local::needs_mount(&v.meta))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            volumes
+                .iter()
+                .map(|v| {
+                    let mut value = v.to_json();
+                    value["UsageData"] = json!({
+                        "Size": super::data_size(&v.data_path()),
+                        "RefCount": v.references().len(),
+                    });
+                    value
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
+    }
 }
 
 /// A boolean filter's value (`true`/`1`, `false`/`0`); several must agree.
@@ -31,11 +58,7 @@ pub(crate) fn bool_filter(filters: &Filters, key: &str) -> Result<Option<bool>, 
         let parsed = match value.to_ascii_lowercase().as_str() {
             "1" | "true" => true,
             "0" | "false" => false,
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "invalid filter '{key}={value}'"
-                )))
-            }
+            _ => return Err(ApiError::invalid(format!("invalid filter '{key}={value}'"))),
         };
         if result.is_some_and(|r| r != parsed) {
             return Err(ApiError::invalid(format!(

@@ -54,9 +54,16 @@ pub(crate) fn needs_mount(meta: &VolumeMeta) -> bool {
 /// Creates `<root>/<name>/{_data,meta.json}` under a temporary name and renames it into
 /// place, so a crash leaves either nothing (the `.new-*` folder is removed at start) or
 /// a whole volume.
-pub(crate) fn create_on_disk(root: &Path, name: &str, meta: &VolumeMeta) -> std::io::Result<PathBuf> {
+pub(crate) fn create_on_disk(
+    root: &Path,
+    name: &str,
+    meta: &VolumeMeta,
+) -> std::io::Result<PathBuf> {
     let target = root.join(name);
-    let staging = root.join(format!(".new-{name}-{}", hex::encode(rand::random::<[u8; 6]>())));
+    let staging = root.join(format!(
+        ".new-{name}-{}",
+        hex::encode(rand::random::<[u8; 6]>())
+    ));
     let result = (|| {
         make_dir(&staging, 0o701)?;
         make_dir(&staging.join(DATA_DIR), 0o755)?;
@@ -234,8 +241,14 @@ fn unescape_mountinfo(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
-            let value = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            let value =
+                (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(value);
             i += 4;
         } else {
@@ -251,13 +264,21 @@ mod tests {
     use super::*;
 
     fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn options_are_checked_like_moby() {
         assert!(validate_options(&options(&[])).is_ok());
-        assert!(validate_options(&options(&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=1m")])).is_ok());
+        assert!(validate_options(&options(&[
+            ("type", "tmpfs"),
+            ("device", "tmpfs"),
+            ("o", "size=1m")
+        ]))
+        .is_ok());
         assert_eq!(
             validate_options(&options(&[("foo", "bar")])).unwrap_err(),
             "invalid option: \"foo\""

@@ -24,10 +24,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use berth_api::ApiError;
+
+use crate::containers::Containers;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use copyup::scoped_path;
+pub use create::CreateRequest;
 pub use list::LIST_FILTERS;
 pub use mounts::{MountRecord, MountType};
 
@@ -60,6 +63,8 @@ pub struct Volume {
     pub dir: PathBuf,
     pub meta: VolumeMeta,
     state: Mutex<UseState>,
+    /// Held while copy-up fills the volume, so two first starts do not both copy.
+    copy_lock: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -119,21 +124,10 @@ pub struct Volumes {
     pruning: AtomicBool,
 }
 
-/// What the volume service needs to know about one container when the daemon starts.
-pub(crate) struct ContainerUse<'a> {
-    pub id: &'a str,
-    pub mounts: &'a [MountRecord],
-    /// Its rootfs is mounted (it runs, or ran when the daemon went away).
-    pub mounted: bool,
-}
-
 impl Volumes {
     /// Loads every volume below `<data-root>/volumes`, removes half-done creations and
     /// removals, and restores references and active mounts from the containers.
-    pub(crate) fn open<'a>(
-        data_root: &Path,
-        containers: impl IntoIterator<Item = ContainerUse<'a>>,
-    ) -> std::io::Result<Volumes> {
+    pub(crate) fn open(data_root: &Path, containers: &Containers) -> std::io::Result<Volumes> {
         let root = data_root.join("volumes");
         std::fs::create_dir_all(&root)?;
         let mut by_name = BTreeMap::new();
@@ -160,8 +154,9 @@ impl Volumes {
             by_name: Mutex::new(by_name),
             pruning: AtomicBool::new(false),
         };
-        for container in containers {
-            for mount in container.mounts.iter().filter(|m| m.is_volume()) {
+        for container in containers.all() {
+            let record = container.snapshot();
+            for mount in record.mount_points.iter().filter(|m| m.is_volume()) {
                 let Some(volume) = volumes.find(&mount.name) else {
                     tracing::warn!(
                         "container {} uses volume {} which no longer exists",
@@ -171,13 +166,26 @@ impl Volumes {
                     continue;
                 };
                 let mut state = volume.state();
-                state.refs.insert(container.id.to_string());
-                if container.mounted {
-                    state.mounted_by.insert(container.id.to_string());
-                    if local::needs_mount(&volume.meta) && local::is_mountpoint(&volume.data_path()) {
-                        state.device_mounted = true;
-                    }
+                state.refs.insert(container.id.clone());
+                // The rootfs is mounted while it runs (or ran when the daemon went away).
+                if record.state.mounted {
+                    state.mounted_by.insert(container.id.clone());
                 }
+            }
+        }
+        // A device mount survives a daemon restart; keep it for its users, drop it if
+        // nobody uses the volume any more.
+        for volume in volumes.all() {
+            if !local::needs_mount(&volume.meta) || !local::is_mountpoint(&volume.data_path()) {
+                continue;
+            }
+            let mut state = volume.state();
+            if state.mounted_by.is_empty() {
+                if let Err(e) = local::unmount_device(&volume.data_path()) {
+                    tracing::warn!("volume {}: {}", volume.name, e.message);
+                }
+            } else {
+                state.device_mounted = true;
             }
         }
         Ok(volumes)
@@ -249,6 +257,7 @@ fn new_volume(name: String, dir: PathBuf, meta: VolumeMeta) -> Volume {
         dir,
         meta,
         state: Mutex::new(UseState::default()),
+        copy_lock: Mutex::new(()),
     }
 }
 
@@ -300,6 +309,11 @@ mod tests {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
         let message = validate_name("foo/bar").unwrap_err().message;
-        assert!(message.starts_with("create foo/bar: \"foo/bar\" includes invalid characters for a local volume name"), "{message}");
+        assert!(
+            message.starts_with(
+                "create foo/bar: \"foo/bar\" includes invalid characters for a local volume name"
+            ),
+            "{message}"
+        );
     }
 }

@@ -68,7 +68,11 @@ pub struct MountRecord {
     pub create_source: bool,
     #[serde(rename = "NonRecursive", default)]
     pub non_recursive: bool,
-    #[serde(rename = "TmpfsOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "TmpfsOptions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tmpfs_options: Option<String>,
 }
 
@@ -104,6 +108,8 @@ pub(crate) struct Planned {
     /// volume-label=`, `volume-opt=`).
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+    /// Copied from another container (`--volumes-from`): its volume must exist.
+    pub inherited: bool,
 }
 
 /// Every mount of a container-to-be, checked.
@@ -112,7 +118,9 @@ pub(crate) struct MountPlan {
     pub mounts: Vec<Planned>,
 }
 
-const PROPAGATIONS: &[&str] = &["private", "rprivate", "shared", "rshared", "slave", "rslave"];
+const PROPAGATIONS: &[&str] = &[
+    "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
 const CONSISTENCIES: &[&str] = &["consistent", "cached", "delegated", "default"];
 /// Files under /proc that lxcfs-style binds may cover (runc's list).
 const PROC_ALLOWED: &[&str] = &[
@@ -312,11 +320,15 @@ pub(crate) fn parse_bind(raw: &str, volume_driver: &str) -> Result<Planned, ApiE
         record,
         labels: BTreeMap::new(),
         options: BTreeMap::new(),
+        inherited: false,
     })
 }
 
 fn field<'a>(options: &'a Option<Value>, key: &str) -> Option<&'a Value> {
-    options.as_ref().and_then(|o| o.get(key)).filter(|v| !v.is_null())
+    options
+        .as_ref()
+        .and_then(|o| o.get(key))
+        .filter(|v| !v.is_null())
 }
 
 fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
@@ -345,11 +357,13 @@ pub(crate) fn parse_mount(mount: &Mount) -> Result<Planned, ApiError> {
             "mount type unknown".to_string()
         }));
     }
-    let destination = check_target(kind, &mount.target, kind == "bind").map_err(ApiError::invalid)?;
+    let destination =
+        check_target(kind, &mount.target, kind == "bind").map_err(ApiError::invalid)?;
     let planned = |record| Planned {
         record,
         labels: BTreeMap::new(),
         options: BTreeMap::new(),
+        inherited: false,
     };
     match kind {
         "bind" => {
@@ -453,6 +467,7 @@ pub(crate) fn parse_mount(mount: &Mount) -> Result<Planned, ApiError> {
                 },
                 labels: string_map(field(options, "Labels")),
                 options: driver_options,
+                inherited: false,
             })
         }
         _ => {
@@ -491,10 +506,16 @@ fn tmpfs_options(options: &Option<Value>, read_only: bool) -> Result<String, Str
     if read_only {
         out.push("ro".to_string());
     }
-    if let Some(mode) = field(options, "Mode").and_then(Value::as_u64).filter(|m| *m != 0) {
+    if let Some(mode) = field(options, "Mode")
+        .and_then(Value::as_u64)
+        .filter(|m| *m != 0)
+    {
         out.push(format!("mode={mode:o}"));
     }
-    if let Some(size) = field(options, "SizeBytes").and_then(Value::as_i64).filter(|s| *s != 0) {
+    if let Some(size) = field(options, "SizeBytes")
+        .and_then(Value::as_i64)
+        .filter(|s| *s != 0)
+    {
         let mut text = size.to_string();
         for (suffix, divisor) in [("g", 1i64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
             if size % divisor == 0 {
@@ -552,7 +573,10 @@ fn put(planned: Planned, order: &mut Vec<String>, map: &mut BTreeMap<String, Pla
 /// then `-v` and `--mount` (which replace inherited mounts at the same place but may not
 /// collide with each other), then an anonymous volume for every `Config.Volumes` path
 /// nothing else covers.
-pub(crate) fn plan(request: &CreateRequest, containers: &Containers) -> Result<MountPlan, ApiError> {
+pub(crate) fn plan(
+    request: &CreateRequest,
+    containers: &Containers,
+) -> Result<MountPlan, ApiError> {
     let host = &request.host_config;
     let mut by_destination: BTreeMap<String, Planned> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -572,6 +596,7 @@ pub(crate) fn plan(request: &CreateRequest, containers: &Containers) -> Result<M
                     record,
                     labels: BTreeMap::new(),
                     options: BTreeMap::new(),
+                    inherited: true,
                 },
                 &mut order,
                 &mut by_destination,
@@ -608,8 +633,9 @@ pub(crate) fn plan(request: &CreateRequest, containers: &Containers) -> Result<M
         .unwrap_or_default()
         .keys()
         .map(|dest| {
-            check_target("tmpfs", dest, false)
-                .map_err(|e| ApiError::invalid(e.replace("invalid mount config for type \"tmpfs\": ", "")))
+            check_target("tmpfs", dest, false).map_err(|e| {
+                ApiError::invalid(e.replace("invalid mount config for type \"tmpfs\": ", ""))
+            })
         })
         .collect::<Result<_, _>>()?;
 
@@ -639,6 +665,7 @@ pub(crate) fn plan(request: &CreateRequest, containers: &Containers) -> Result<M
                 },
                 labels: BTreeMap::new(),
                 options: BTreeMap::new(),
+                inherited: false,
             },
             &mut order,
             &mut by_destination,
@@ -659,10 +686,16 @@ mod tests {
     fn binds_parse_like_moby() {
         let p = parse_bind("/host:/ctr:ro", "").unwrap().record;
         assert_eq!(p.kind, MountType::Bind);
-        assert_eq!((p.source.as_str(), p.destination.as_str(), p.rw), ("/host", "/ctr", false));
+        assert_eq!(
+            (p.source.as_str(), p.destination.as_str(), p.rw),
+            ("/host", "/ctr", false)
+        );
         assert_eq!(p.propagation, "rprivate");
         let p = parse_bind("data:/data", "").unwrap().record;
-        assert_eq!((p.kind, p.name.as_str(), p.mode.as_str(), p.copy_data), (MountType::Volume, "data", "z", true));
+        assert_eq!(
+            (p.kind, p.name.as_str(), p.mode.as_str(), p.copy_data),
+            (MountType::Volume, "data", "z", true)
+        );
         let p = parse_bind("data:/data:ro,nocopy", "").unwrap().record;
         assert!(!p.rw && !p.copy_data);
         let p = parse_bind("/anon", "").unwrap().record;
@@ -676,7 +709,10 @@ mod tests {
         let e = |s: &str| parse_bind(s, "").unwrap_err().message;
         assert_eq!(e("/foo:rw"), "invalid volume specification: '/foo:rw'");
         assert_eq!(e(":/x"), "invalid volume specification: ':/x'");
-        assert_eq!(e("/a:/b:/c:/d"), "invalid volume specification: '/a:/b:/c:/d'");
+        assert_eq!(
+            e("/a:/b:/c:/d"),
+            "invalid volume specification: '/a:/b:/c:/d'"
+        );
         assert_eq!(e("/a:/b:bogus"), "invalid mode: bogus");
         assert_eq!(
             e("/a:rel"),

@@ -40,21 +40,22 @@ impl Engine {
             .filter(|v| all || v.meta.labels.contains_key(ANONYMOUS_LABEL))
             .filter(|v| filters.matches_labels("label", &v.meta.labels))
             .filter(|v| {
-                !filters.get("label!").iter().any(|l| match l.split_once('=') {
-                    Some((k, val)) => v.meta.labels.get(k).is_some_and(|x| x == val),
-                    None => v.meta.labels.contains_key(l.as_str()),
-                })
+                !filters
+                    .get("label!")
+                    .iter()
+                    .any(|l| match l.split_once('=') {
+                        Some((k, val)) => v.meta.labels.get(k).is_some_and(|x| x == val),
+                        None => v.meta.labels.contains_key(l.as_str()),
+                    })
             })
             .collect();
         let mut deleted = Vec::new();
         let mut reclaimed: u64 = 0;
         for volume in candidates {
             let data = volume.data_path();
-            let size = tokio::task::spawn_blocking(move || {
-                super::data_size(&data)
-            })
-            .await
-            .unwrap_or(0);
+            let size = tokio::task::spawn_blocking(move || super::data_size(&data))
+                .await
+                .unwrap_or(0);
             match self.volumes.remove(&volume.name) {
                 Ok(removed) => {
                     self.volume_destroyed(&removed);

@@ -163,6 +163,19 @@ pub async fn by_id(
         }
         ("GET", "logs") => logs(&engine, &id, &params),
         ("POST", "attach") => attach(engine, id, &params, request).await,
+        ("POST", "exec") => {
+            let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+                .await
+                .map_err(|e| ApiError::invalid(format!("reading the request body: {e}")))?;
+            let config: berth_engine::containers::exec::ExecConfig = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::invalid(format!("invalid JSON in the request body: {e}")))?;
+            let exec_id = engine.exec_create(&id, config)?;
+            Ok((
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "Id": exec_id })),
+            )
+                .into_response())
+        }
         ("DELETE", "") => {
             engine
                 .container_remove(&id, params.bool("force"), params.bool("v"))
@@ -258,6 +271,7 @@ fn frame(stream: u8, data: &[u8]) -> bytes::Bytes {
 }
 
 /// `POST /containers/{id}/attach`: answers 101 (or 200 for clients that did not ask to
+/// `POST /containers/{id}/attach`: answers 101 (or 200 for clients that did not ask to
 /// upgrade), then proxies the hijacked connection to the container's shim.
 async fn attach(
     engine: Arc<Engine>,
@@ -265,35 +279,56 @@ async fn attach(
     params: &Params,
     request: Request,
 ) -> HandlerResult<Response> {
-    engine.container_inspect(&id, false)?;
     let options = AttachOptions {
         stdin: params.bool("stdin"),
         stdout: params.bool("stdout"),
         stderr: params.bool("stderr"),
     };
-    let upgrade_requested = request
-        .headers()
-        .get(header::UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
     let tty = engine
         .container_inspect(&id, false)?
         .pointer("/Config/Tty")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
+    let open = async move { engine.container_attach(&id, options).await };
+    Ok(hijack(request, tty, open, async {}))
+}
+
+/// Answers a hijack request (101 with `Upgrade: tcp`, else 200) and, once the connection
+/// is upgraded, proxies it to the stream `open` yields; `after` runs when the output
+/// ends. An error opening the stream is written to the client as docker does.
+pub fn hijack<O, A>(request: Request, tty: bool, open: O, after: A) -> Response
+where
+    O: std::future::Future<Output = Result<berth_engine::containers::AttachStream, ApiError>>
+        + Send
+        + 'static,
+    A: std::future::Future<Output = ()> + Send + 'static,
+{
+    let upgrade_requested = request
+        .headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
     let upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
         let client = match upgrade.await {
             Ok(upgraded) => TokioIo::new(upgraded),
             Err(e) => {
-                tracing::debug!("attach upgrade failed: {e}");
+                tracing::debug!("hijack upgrade failed: {e}");
                 return;
             }
         };
         let (mut client_read, mut client_write) = tokio::io::split(client);
-        let shim = match engine.container_attach(&id, options).await {
+        let shim = match open.await {
             Ok(shim) => shim,
             Err(e) => {
-                let _ = client_write.write_all(e.message.as_bytes()).await;
+                let text = format!("{}\r\n", e.message);
+                let bytes = if tty {
+                    bytes::Bytes::from(text)
+                } else {
+                    frame(1, text.as_bytes())
+                };
+                let _ = client_write.write_all(&bytes).await;
+                let _ = client_write.shutdown().await;
+                after.await;
                 return;
             }
         };
@@ -303,19 +338,22 @@ async fn attach(
         }
         let to_client = async {
             let _ = tokio::io::copy(&mut shim_read, &mut client_write).await;
-            let _ = client_write.shutdown().await;
         };
         let from_client = async {
             let _ = tokio::io::copy(&mut client_read, &mut shim_write).await;
-            // The client closed its side (stdin EOF): let the shim close the container's
+            // The client closed its side (stdin EOF): let the shim close the process's
             // stdin too.
             let _ = shim_write.shutdown().await;
         };
-        // Output ending (the container exited) ends the session; stdin ending does not.
+        // Output ending (the process exited) ends the session; stdin ending does not.
         tokio::select! {
             _ = to_client => {}
             _ = async { from_client.await; std::future::pending::<()>().await } => {}
         }
+        // Record the exit before the client sees the end of the stream: clients inspect
+        // the exit code right after.
+        after.await;
+        let _ = client_write.shutdown().await;
     });
     let content_type = if tty {
         "application/vnd.docker.raw-stream"
@@ -336,7 +374,7 @@ async fn attach(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok(response)
+    response
 }
 
 /// `GET /containers/{id}/stats`: one document with `stream=false` (or `one-shot`), else

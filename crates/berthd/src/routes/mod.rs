@@ -1,11 +1,13 @@
 //! HTTP routes of the Engine API. Handlers parse, call one engine method, shape the answer.
 
 pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod params;
 pub mod streams;
 pub mod system;
 pub mod version;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/containers/json", get(containers::list))
         .route("/containers/prune", post(containers::prune))
         .route("/commit", post(containers::commit))
+        .route("/exec/{id}/{verb}", get(exec::by_id).post(exec::by_id))
         .route(
             "/containers/{*rest}",
             get(containers::by_id)
@@ -53,6 +56,15 @@ pub fn router(state: AppState) -> Router {
             get(images::by_name)
                 .post(images::by_name)
                 .delete(images::by_name),
+        )
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::by_name)
+                .put(volumes::by_name)
+                .delete(volumes::by_name),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
