@@ -161,8 +161,10 @@ impl ImageStore {
         }
         let chain = chain_ids(diff_ids);
         let layers = self.storage().layers();
-        let mut size = 0;
-        for (i, source) in plan.layers.iter().enumerate() {
+        // Every layer unpacks on its own core: the chain IDs are known from the config,
+        // and nothing becomes visible until the image commits.
+        let store_layer = |i: usize| -> Result<u64, ImageError> {
+            let source = &plan.layers[i];
             let parent = if i == 0 { None } else { Some(&chain[i - 1]) };
             let record = match layers.reuse(lease, &chain[i]) {
                 Some(record) => {
@@ -175,11 +177,39 @@ impl ImageStore {
                         .map_err(|e| ImageError::Corrupt(format!("open spooled layer: {e}")))?;
                     let (reader, _) = decompress(file).map_err(|e| layer_error(source, e))?;
                     layers
-                        .apply_tar(lease, parent, Some(&diff_ids[i]), reader)
+                        .apply_tar_in_chain(lease, parent, Some(&diff_ids[i]), reader)
                         .map_err(|e| layer_error(source, e))?
                 }
             };
-            size += record.size;
+            Ok(record.size)
+        };
+        let count = plan.layers.len();
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(count.max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<u64, ImageError>>>> =
+            (0..count).map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let result = store_layer(i);
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                });
+            }
+        });
+        let mut size = 0;
+        for slot in results {
+            let result = slot
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(|| Err(ImageError::Corrupt("a layer was not processed".into())));
+            size += result?;
         }
         self.storage()
             .content()

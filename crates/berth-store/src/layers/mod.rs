@@ -107,6 +107,20 @@ impl LayerStore {
             // The parent must exist (and stay: the caller leases it).
             self.get(parent)?;
         }
+        self.apply_tar_in_chain(lease, parent, expected_diff_id, reader)
+    }
+
+    /// Like [`apply_tar`](Self::apply_tar) for a layer whose place in a chain is already
+    /// known from its image config, so the layers of one image can unpack in parallel:
+    /// a layer's content does not depend on its parent, only its chain ID does. The
+    /// caller leases the whole chain and commits the image only when every layer is in.
+    pub fn apply_tar_in_chain(
+        &self,
+        lease: &Lease,
+        parent: Option<&Digest>,
+        expected_diff_id: Option<&Digest>,
+        reader: impl Read,
+    ) -> Result<LayerRecord, StoreError> {
         let temp = self.tmp.create_dir("layer")?;
         let diff_path = temp.path().join(DIFF);
         fs::DirBuilder::new()
