@@ -15,8 +15,8 @@ use crate::commands::image::{
     prune::PruneArgs, rm::RmiArgs, save::SaveArgs, tag::TagArgs,
 };
 use crate::commands::volume::{
-    create::VolumeCreateArgs, inspect::VolumeInspectArgs, ls::VolumeLsArgs,
-    prune::VolumePruneArgs, rm::VolumeRmArgs,
+    create::VolumeCreateArgs, inspect::VolumeInspectArgs, ls::VolumeLsArgs, prune::VolumePruneArgs,
+    rm::VolumeRmArgs,
 };
 use crate::commands::{
     events::EventsArgs, info::InfoArgs, system_df::DfArgs, version::VersionArgs,

@@ -112,10 +112,16 @@ async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
             image::tag::run(ctx, args).await
         }
         Command::Image(ImageCommand::Prune(args)) => image::prune::run(ctx, args).await,
-        Command::Volume(VolumeCommand::Create(args)) => commands::volume::create::run(ctx, args).await,
-        Command::Volume(VolumeCommand::Inspect(args)) => commands::volume::inspect::run(ctx, args).await,
+        Command::Volume(VolumeCommand::Create(args)) => {
+            commands::volume::create::run(ctx, args).await
+        }
+        Command::Volume(VolumeCommand::Inspect(args)) => {
+            commands::volume::inspect::run(ctx, args).await
+        }
         Command::Volume(VolumeCommand::Ls(args)) => commands::volume::ls::run(ctx, args).await,
-        Command::Volume(VolumeCommand::Prune(args)) => commands::volume::prune::run(ctx, args).await,
+        Command::Volume(VolumeCommand::Prune(args)) => {
+            commands::volume::prune::run(ctx, args).await
+        }
         Command::Volume(VolumeCommand::Rm(args)) => commands::volume::rm::run(ctx, args).await,
         Command::Run(args) | Command::Container(ContainerCommand::Run(args)) => {
             container::run::run(ctx, args).await

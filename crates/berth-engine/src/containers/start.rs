@@ -37,7 +37,19 @@ impl Engine {
             }
             _ => {}
         }
-        self.start_locked(&container).await
+        let result = self.start_locked(&container).await;
+        if result.is_err() && container.snapshot().host_config.auto_remove {
+            // `--rm`: a container that could not start is removed like one that exited
+            // (clients wait for `condition=removed`). The removal waits for our op lock.
+            let engine = self.clone();
+            let id = container.id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = engine.container_remove(&id, true, true).await {
+                    tracing::warn!("removing {id} after its failed start: {}", e.message);
+                }
+            });
+        }
+        result
     }
 
     /// Starts a container whose operation lock the caller holds.

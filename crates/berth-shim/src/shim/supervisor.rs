@@ -100,6 +100,8 @@ struct Proc {
     stdin: Option<OwnedFd>,
     stdin_buf: Vec<u8>,
     stdin_once: bool,
+    /// The attached client closed its input: close stdin once the backlog is written.
+    stdin_closing: bool,
     exit: Option<ExitStatus>,
     exited_at: Option<Instant>,
 }
@@ -140,6 +142,7 @@ impl Proc {
             stdin,
             stdin_buf: Vec::new(),
             stdin_once,
+            stdin_closing: false,
             exit: None,
             exited_at: None,
         })
@@ -508,16 +511,17 @@ impl Supervisor {
                 }
             }
         }
+        if proc.stdin_closing && !proc.tty {
+            // Everything the client sent is in the pipe: now the process sees EOF.
+            proc.stdin = None;
+        }
     }
 
     fn close_stdin(&mut self, p: usize) {
+        // Bytes still queued are delivered first (the pipe is closed by `flush_stdin`
+        // when the backlog is empty), so `seq 1 100000 | run -i ... wc -l` sees them all.
+        self.procs[p].stdin_closing = true;
         self.flush_stdin(p);
-        let proc = &mut self.procs[p];
-        if !proc.tty {
-            // Pending bytes are dropped with the pipe: the process sees EOF now.
-            proc.stdin = None;
-            proc.stdin_buf.clear();
-        }
     }
 
     fn feed_stdin(&mut self, target: &Target, data: &[u8]) {

@@ -338,6 +338,17 @@ impl Client {
     /// `Upgrade: tcp`, and hands back the raw stream once the daemon answers 101 (or 200).
     /// Error statuses become `ClientError::Daemon` with the daemon's message.
     pub async fn hijack(&mut self, method: Method, path: &str) -> Result<Hijacked> {
+        self.hijack_with_body(method, path, None).await
+    }
+
+    /// Like `hijack`, with a JSON request body (`POST /exec/{id}/start` takes
+    /// `{"Detach": false, "Tty": ..., "ConsoleSize": [h, w]}`).
+    pub async fn hijack_with_body(
+        &mut self,
+        method: Method,
+        path: &str,
+        json: Option<&Value>,
+    ) -> Result<Hijacked> {
         let version = self.negotiated_version().await?;
         let stream = transport::connect(&self.target).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -358,10 +369,19 @@ impl Client {
                 "user-agent",
                 concat!("Berth-Client/", env!("CARGO_PKG_VERSION"), " (linux)"),
             )
-            .header("content-type", "text/plain")
+            .header(
+                "content-type",
+                if json.is_some() {
+                    "application/json"
+                } else {
+                    "text/plain"
+                },
+            )
             .header("connection", "Upgrade")
             .header("upgrade", "tcp")
-            .body(body_bytes(Vec::new()))
+            .body(body_bytes(
+                json.map(|j| j.to_string().into_bytes()).unwrap_or_default(),
+            ))
             .map_err(|e| ClientError::Other(e.into()))?;
         let response = sender
             .send_request(request)

@@ -42,12 +42,34 @@ pub struct UpdateRequest {
 
 const CFS_PERIOD_US: i64 = 100_000;
 
+impl UpdateRequest {
+    /// docker clients send every field, zero (or `""`) meaning "leave as is", as dockerd
+    /// reads them; only `PidsLimit` is sent when set.
+    fn without_unset(self) -> UpdateRequest {
+        let set = |v: Option<i64>| v.filter(|v| *v != 0);
+        UpdateRequest {
+            memory: set(self.memory),
+            memory_swap: set(self.memory_swap),
+            memory_reservation: set(self.memory_reservation),
+            nano_cpus: set(self.nano_cpus),
+            cpu_shares: set(self.cpu_shares),
+            cpu_period: set(self.cpu_period),
+            cpu_quota: set(self.cpu_quota),
+            cpuset_cpus: self.cpuset_cpus.filter(|c| !c.is_empty()),
+            pids_limit: self.pids_limit,
+            blkio_weight: set(self.blkio_weight),
+            restart_policy: self.restart_policy.filter(|p| !p.name.is_empty()),
+        }
+    }
+}
+
 impl Engine {
     pub async fn container_update(
         &self,
         reference: &str,
         update: UpdateRequest,
     ) -> Result<Value, ApiError> {
+        let update = update.without_unset();
         let container = self.containers.get(reference)?;
         let _op = container.op.lock().await;
         if let Some(policy) = &update.restart_policy {

@@ -195,6 +195,10 @@ impl Waiter {
     }
 }
 
+/// How long `run --rm`/`start -a` wait for the daemon to remove a container whose start
+/// failed before giving up on the confirmation.
+pub const REMOVAL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A container exit status as a process exit code (truncated like a shell does).
 pub fn exit_code(code: i64) -> u8 {
     (code & 0xff) as u8

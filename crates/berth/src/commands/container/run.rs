@@ -9,7 +9,7 @@ use super::opts::{ContainerFlags, OptError};
 use super::stream::{run_session, Session, SessionEnd};
 use super::{
     attach_path, detach_keys, print_command_error, print_flag_error, run_error_status, signals,
-    tty, Waiter,
+    tty, Waiter, REMOVAL_GRACE,
 };
 use crate::client::{self, encode};
 use crate::commands::Context;
@@ -76,7 +76,8 @@ pub async fn run(ctx: &mut Context, args: RunArgs) -> client::Result<u8> {
             return Ok(run_error_status(&message));
         }
     };
-    if sig_proxy {
+    // With a TTY, keys reach the container through it; docker turns the proxy off.
+    if sig_proxy && !tty_mode && !args.detach {
         signals::forward_all(&ctx.client, &id);
     }
 
@@ -115,7 +116,8 @@ pub async fn run(ctx: &mut Context, args: RunArgs) -> client::Result<u8> {
     if let Err(e) = super::post_allow_not_modified(&mut ctx.client, &start).await {
         drop(hijacked);
         if spec.auto_remove() {
-            waiter.status().await;
+            // The daemon removes it; don't hang if it never says so.
+            let _ = tokio::time::timeout(REMOVAL_GRACE, waiter.status()).await;
         }
         let message = e.to_string();
         print_command_error("run", &message);

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::stream::{run_session, Session, SessionEnd};
 use super::{
     attach_path, detach_keys, inspect_container, post_allow_not_modified, signals, tty, Waiter,
+    REMOVAL_GRACE,
 };
 use crate::client::{self, encode, ClientError};
 use crate::commands::Context;
@@ -96,7 +97,8 @@ async fn start_attached(ctx: &mut Context, args: StartArgs) -> client::Result<u8
     if let Err(e) = post_allow_not_modified(&mut ctx.client, &start).await {
         drop(hijacked);
         if auto_remove {
-            waiter.status().await;
+            // The daemon removes it; don't hang if it never says so.
+            let _ = tokio::time::timeout(REMOVAL_GRACE, waiter.status()).await;
         }
         return Err(e);
     }

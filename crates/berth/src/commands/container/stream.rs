@@ -315,11 +315,7 @@ pub async fn run_session(hijacked: Hijacked, session: Session) -> Result<Session
         proxy = Some(EscapeProxy::new(keys));
     }
     let (reader, mut writer) = tokio::io::split(upgraded);
-    let tty_mode = session.tty;
-    let output = async move {
-        let result = copy_output(reader, tty_mode).await;
-        result
-    };
+    let output = copy_output(reader, session.tty);
     let mut stdin = session.stdin.then(stdin_chunks);
     let input = async move {
         if let Some(rx) = stdin.as_mut() {

@@ -10,7 +10,12 @@ use crate::commands::Context;
 #[derive(Debug, Args)]
 pub struct VolumeCreateArgs {
     /// Specify volume driver name
-    #[arg(short = 'd', long = "driver", value_name = "string", default_value = "local")]
+    #[arg(
+        short = 'd',
+        long = "driver",
+        value_name = "string",
+        default_value = "local"
+    )]
     pub driver: String,
     /// Set metadata for a volume
     #[arg(long = "label", value_name = "list")]

@@ -109,9 +109,7 @@ fn row(volume: &Value) -> Value {
     let size = usage
         .and_then(|u| u.get("Size"))
         .and_then(Value::as_i64)
-        .map_or("N/A".to_string(), |n| {
-            crate::output::human_size(n as f64)
-        });
+        .map_or("N/A".to_string(), |n| crate::output::human_size(n as f64));
     let labels = labels(volume)
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
