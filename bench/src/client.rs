@@ -124,8 +124,9 @@ pub fn docker_cli() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Where berthd and berth are: `BERTH_BIN_DIR`, else next to this binary. Under `cargo
-/// run` they are (re)built first with the same profile, so the figures are for this tree.
+/// Where berthd, berth, berth-shim and berth-init are: `BERTH_BIN_DIR`, else next to this
+/// binary. Under `cargo run` they are (re)built first with the same profile, so the
+/// figures are for this tree.
 pub fn binaries() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("BERTH_BIN_DIR") {
         return Ok(PathBuf::from(dir));
@@ -145,7 +146,7 @@ pub fn binaries() -> Result<PathBuf, String> {
 }
 
 fn build(cargo: &Path, release: bool, dir: &Path) -> Result<(), String> {
-    for package in ["berthd", "berth"] {
+    for package in ["berthd", "berth", "berth-shim", "berth-init"] {
         let mut build = Command::new(cargo);
         build.args(["build", "-p", package]);
         if release {

@@ -24,7 +24,13 @@ pub struct Berthd {
 
 impl Berthd {
     pub fn start(bin_dir: &Path) -> Result<Berthd, String> {
-        let dir = TempDir::new("berth-bench")?;
+        Berthd::start_in(bin_dir, "berth-bench")
+    }
+
+    /// The same in `$TMPDIR/PREFIX-PID-N`: a short prefix keeps the exec root short enough
+    /// for the unix sockets berth-shim makes in `EXEC_ROOT/containers/ID/`.
+    pub fn start_in(bin_dir: &Path, prefix: &str) -> Result<Berthd, String> {
+        let dir = TempDir::new(prefix)?;
         let config = dir.join("daemon.json");
         std::fs::write(&config, "{}").map_err(|e| format!("writing {}: {e}", config.display()))?;
         let log = std::fs::File::create(dir.join("berthd.log")).map_err(|e| e.to_string())?;
@@ -38,6 +44,12 @@ impl Berthd {
             .arg(dir.join("berthd.pid"))
             .arg("--config-file")
             .arg(&config)
+            .args([
+                "--bridge",
+                "none",
+                "--firewall-chain-prefix",
+                &chain_prefix(),
+            ])
             .arg("-H")
             .arg(format!("unix://{}", dir.join("berth.sock").display()))
             .stdin(Stdio::null())
@@ -165,4 +177,12 @@ pub fn terminate(child: &mut Child, deadline: Duration) {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Private firewall chains per bench daemon, so a bench never touches Berth's own.
+fn chain_prefix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed) % 1000;
+    format!("BB{}X{n}", std::process::id() % 10000)
 }

@@ -64,11 +64,33 @@ impl<T: Read + Write> Stream for T {}
 /// One request on a fresh connection (`Connection: close`), as the docker CLI does per
 /// command. Returns the status code and the body.
 pub fn request_once(endpoint: &Endpoint, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    request(endpoint, "GET", path, None)
+}
+
+/// Any method on a fresh connection (`Connection: close`), with an optional JSON body.
+/// Returns the status code and the body.
+pub fn request(
+    endpoint: &Endpoint,
+    method: &str,
+    path: &str,
+    json: Option<&[u8]>,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut stream = endpoint.connect()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: api\r\nUser-Agent: berth-bench\r\nConnection: close\r\n\r\n"
-    )?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: api\r\nUser-Agent: berth-bench\r\nConnection: close\r\n"
+    );
+    match json {
+        Some(body) => head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )),
+        None if method == "GET" => head.push_str("\r\n"),
+        None => head.push_str("Content-Length: 0\r\n\r\n"),
+    }
+    let mut message = head.into_bytes();
+    message.extend_from_slice(json.unwrap_or_default());
+    stream.write_all(&message)?;
+    stream.flush()?;
     let mut reader = BufReader::new(stream);
     read_response(&mut reader)
 }

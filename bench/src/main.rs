@@ -3,11 +3,12 @@
 //! `median (min-max) ms`).
 //!
 //! Usage:
-//!   berth-bench [system|images|all] [OPTIONS]       the figures (default: all)
+//!   berth-bench [system|images|containers|all] [OPTIONS]   the figures (default: all)
 //!   berth-bench run NAME N -- COMMAND [ARGS...]     time any command N times
 //!   berth-bench generate DIR                        write the benchmark images into DIR
 
 mod client;
+mod containers;
 mod daemon;
 mod dockerd;
 mod http;
@@ -32,14 +33,22 @@ pub struct Options {
     pub starts: usize,
     /// Runs per `load` and `save` figure of the 200 MB image.
     pub image_runs: usize,
-    /// Requests per `GET /images/json` figure with 500 images.
+    /// Requests per `GET /images/json` figure with 500 images, and per
+    /// `GET /containers/json` figure with the many containers.
     pub list_requests: usize,
+    /// Rounds of the 50 × `run -d` then `rm -f` figure.
+    pub rounds: usize,
+    /// Containers running at once for the `ps -a` figures (default 500).
+    pub containers: usize,
+    /// API clients starting or removing containers at once.
+    pub parallel: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Suite {
     System,
     Images,
+    Containers,
     All,
 }
 
@@ -55,6 +64,7 @@ fn main() -> ExitCode {
         }
         Some("system") => parse_options(&args[1..]).and_then(|o| bench(Suite::System, &o)),
         Some("images") => parse_options(&args[1..]).and_then(|o| bench(Suite::Images, &o)),
+        Some("containers") => parse_options(&args[1..]).and_then(|o| bench(Suite::Containers, &o)),
         Some("all") => parse_options(&args[1..]).and_then(|o| bench(Suite::All, &o)),
         _ => parse_options(&args).and_then(|o| bench(Suite::All, &o)),
     };
@@ -68,8 +78,9 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "Usage:\n  berth-bench [system|images|all] [--requests N] [--runs N] [--starts N]\n\
-     \x20             [--image-runs N] [--list-requests N]\n\
+    "Usage:\n  berth-bench [system|images|containers|all] [--requests N] [--runs N] [--starts N]\n\
+     \x20             [--image-runs N] [--list-requests N] [--rounds N] [--containers N]\n\
+     \x20             [--parallel N]\n\
      \x20 berth-bench run NAME N -- COMMAND [ARGS...]\n\
      \x20 berth-bench generate DIR      write the benchmark images (big.tar, many.tar) into DIR\n\n\
      Environment: BERTH_BIN_DIR (where berthd and berth are), BENCH_DOCKERD (the dockerd to\n\
@@ -85,6 +96,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         starts: 5,
         image_runs: 5,
         list_requests: 200,
+        rounds: 3,
+        containers: 500,
+        parallel: 8,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -100,6 +114,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--starts" => options.starts = value()?,
             "--image-runs" => options.image_runs = value()?,
             "--list-requests" => options.list_requests = value()?,
+            "--rounds" => options.rounds = value()?,
+            "--containers" => options.containers = value()?,
+            "--parallel" => options.parallel = value()?,
             other => return Err(format!("unknown argument {other:?}\n{}", usage())),
         }
     }
@@ -112,11 +129,14 @@ fn bench(suite: Suite, options: &Options) -> Result<(), String> {
         eprintln!("note: benchmarking debug binaries; use `cargo run --release -p berth-bench` for real figures");
     }
     report("binaries", bin_dir.display());
-    if suite != Suite::Images {
+    if matches!(suite, Suite::System | Suite::All) {
         system::run(&bin_dir, options)?;
     }
-    if suite != Suite::System {
+    if matches!(suite, Suite::Images | Suite::All) {
         images::run(&bin_dir, options)?;
+    }
+    if matches!(suite, Suite::Containers | Suite::All) {
+        containers::run(&bin_dir, options)?;
     }
     Ok(())
 }

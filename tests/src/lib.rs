@@ -2,6 +2,7 @@
 //! waits for `/_ping`, drives it with the `berth` (and `docker`) CLI, and stops it by PID.
 //! Everything is removed on drop, also when the test fails.
 
+pub mod containers;
 pub mod dockerd;
 pub mod http;
 pub mod images;
@@ -64,6 +65,13 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// A firewall chain prefix unique to this test process and daemon (at most 10 chars).
+pub fn test_chain_prefix() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed) % 1000;
+    format!("BT{}X{n}", std::process::id() % 10000)
 }
 
 /// A free TCP port on 127.0.0.1 (the kernel picks it; released before the daemon binds).
@@ -210,6 +218,13 @@ impl Daemon {
             self.config_file.display().to_string(),
             "-H".into(),
             format!("unix://{}", self.socket.display()),
+            // No default bridge and private firewall chains: test daemons run side by
+            // side and never touch Berth's production bridge or chains. Networking tests
+            // give their daemons their own bridge and subnet explicitly.
+            "--bridge".into(),
+            "none".into(),
+            "--firewall-chain-prefix".into(),
+            test_chain_prefix(),
         ];
         if let Some(port) = self.tcp_port {
             args.push("-H".into());

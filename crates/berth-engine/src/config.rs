@@ -23,6 +23,7 @@ pub struct EngineConfig {
     /// The per-container supervisor and the `--init` binary (next to berthd by default).
     pub shim_binary: PathBuf,
     pub init_binary: PathBuf,
+    pub network: crate::networks::NetworkConfig,
 }
 
 /// A binary installed next to the running executable (`target/debug/berth-shim`).
@@ -50,6 +51,7 @@ impl EngineConfig {
             default_address_pools: Vec::new(),
             shim_binary: sibling_binary("berth-shim"),
             init_binary: sibling_binary("berth-init"),
+            network: Default::default(),
         }
     }
 }

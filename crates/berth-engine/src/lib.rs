@@ -9,6 +9,7 @@ pub mod host;
 pub mod identity;
 pub mod images;
 mod lifecycle;
+pub mod networks;
 pub mod system;
 pub mod volumes;
 
@@ -33,6 +34,7 @@ pub struct Engine {
     pub(crate) runtime: Arc<RuntimeSettings>,
     pub(crate) stats_cache: containers::introspect::StatsCache,
     pub(crate) execs: containers::exec::Execs,
+    pub(crate) networks: networks::Networks,
     pub(crate) volumes: volumes::Volumes,
     shutting_down: AtomicBool,
 }
@@ -53,6 +55,12 @@ impl Engine {
         let images = berth_image::ImageStore::open(&config.data_root)
             .map_err(|e| std::io::Error::other(format!("opening the image store: {e}")))?;
         let containers = containers::load_all(&config.data_root, &config.exec_root);
+        let networks = networks::open(
+            &config.data_root,
+            &id,
+            &config.network,
+            &config.default_address_pools,
+        );
         let volumes = volumes::Volumes::open(&config.data_root, &containers)?;
         let runtime = Arc::new(RuntimeSettings {
             shim_binary: config.shim_binary.clone(),
@@ -64,6 +72,7 @@ impl Engine {
             runtime,
             stats_cache: Default::default(),
             execs: Default::default(),
+            networks,
             volumes,
             shutting_down: AtomicBool::new(false),
             images: Arc::new(images),

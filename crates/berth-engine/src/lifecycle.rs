@@ -22,6 +22,7 @@ impl Engine {
             match record.state.status {
                 Status::Running | Status::Paused if shim_alive => {
                     tracing::info!("re-adopting running container {}", record.short_id());
+                    self.restore_container_networks(&record);
                     self.watch_exit(container.clone(), record.state.shim_pid);
                 }
                 Status::Running | Status::Paused | Status::Restarting | Status::Removing => {

@@ -117,6 +117,12 @@ const FLAG_KEYS: &[(&str, &str)] = &[
     ("registry_mirrors", "registry-mirrors"),
     ("insecure_registries", "insecure-registries"),
     ("log_driver", "log-driver"),
+    ("bridge", "bridge"),
+    ("bip", "bip"),
+    ("fixed_cidr", "fixed-cidr"),
+    ("mtu", "mtu"),
+    ("icc", "icc"),
+    ("ip_forward", "ip-forward"),
 ];
 
 /// TLS settings for TCP listeners.
@@ -149,6 +155,7 @@ pub struct DaemonConfig {
     pub insecure_registries: Vec<String>,
     pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
+    pub network: berth_engine::networks::NetworkConfig,
     pub default_address_pools: Vec<(String, u32)>,
 }
 
@@ -224,6 +231,20 @@ impl DaemonConfig {
             insecure_registries: list("insecure-registries")?.unwrap_or(flags.insecure_registries),
             log_driver: string("log-driver").unwrap_or(flags.log_driver),
             log_opts: string_map(file.get("log-opts"), "log-opts")?,
+            network: berth_engine::networks::NetworkConfig {
+                bridge: string("bridge").unwrap_or(flags.bridge),
+                bip: string("bip").or(flags.bip),
+                fixed_cidr: string("fixed-cidr").or(flags.fixed_cidr),
+                mtu: file
+                    .get("mtu")
+                    .and_then(Value::as_u64)
+                    .map(|m| m as u32)
+                    .or(flags.mtu),
+                iptables: boolean("iptables").unwrap_or(flags.iptables),
+                ip_forward: boolean("ip-forward").unwrap_or(flags.ip_forward),
+                icc: boolean("icc").unwrap_or(flags.icc),
+                firewall_prefix: flags.firewall_prefix,
+            },
             default_address_pools: parse_address_pools(file.get("default-address-pools"))?,
         })
     }

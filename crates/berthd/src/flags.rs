@@ -100,6 +100,43 @@ pub struct Flags {
     #[arg(long = "insecure-registry", value_name = "list")]
     pub insecure_registries: Vec<String>,
 
+    /// Attach containers to a network bridge ("none" disables the default network)
+    #[arg(
+        short = 'b',
+        long = "bridge",
+        value_name = "string",
+        default_value = "berth0"
+    )]
+    pub bridge: String,
+
+    /// Network bridge IP (gateway address and prefix, e.g. 10.1.0.1/16)
+    #[arg(long = "bip", value_name = "string")]
+    pub bip: Option<String>,
+
+    /// IPv4 subnet for fixed IPs
+    #[arg(long = "fixed-cidr", value_name = "string")]
+    pub fixed_cidr: Option<String>,
+
+    /// Set the containers network MTU
+    #[arg(long = "mtu", value_name = "int")]
+    pub mtu: Option<u32>,
+
+    /// Enable inter-container communication
+    #[arg(long = "icc", value_name = "bool", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub icc: bool,
+
+    /// Enable net.ipv4.ip_forward
+    #[arg(long = "ip-forward", value_name = "bool", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub ip_forward: bool,
+
+    /// Prefix of Berth's firewall chains (lets several daemons share a host)
+    #[arg(
+        long = "firewall-chain-prefix",
+        value_name = "string",
+        default_value = "BERTH"
+    )]
+    pub firewall_prefix: String,
+
     /// Default driver for container logs
     #[arg(
         long = "log-driver",

@@ -125,6 +125,7 @@ async fn run(mut config: DaemonConfig, log_handle: logging::Handle) -> anyhow::R
     shutdown.cancel();
     let _ = serving.await;
     engine.shutdown().await;
+    engine.network_shutdown().await;
     for path in socket_paths {
         let _ = std::fs::remove_file(path);
     }
@@ -143,6 +144,7 @@ fn engine_config(config: &DaemonConfig) -> EngineConfig {
     engine.iptables = config.iptables;
     engine.log_driver = config.log_driver.clone();
     engine.log_opts = config.log_opts.clone();
+    engine.network = config.network.clone();
     engine.default_address_pools = config.default_address_pools.clone();
     engine
 }

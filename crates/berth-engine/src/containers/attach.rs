@@ -94,6 +94,15 @@ impl Engine {
         })
     }
 
+    /// Waits (bounded) until the container is no longer running, after its attached
+    /// output ended.
+    pub async fn container_wait_stopped(&self, reference: &str) {
+        if let Ok(container) = self.containers.get(reference) {
+            self.wait_not_live(&container, Some(Duration::from_secs(5)))
+                .await;
+        }
+    }
+
     /// Lets attachers waiting for this start connect to the freshly created shim.
     pub(crate) async fn hand_over_attachers(&self, container: &Arc<Container>) {
         let waiters: Vec<AttachWaiter> = std::mem::take(

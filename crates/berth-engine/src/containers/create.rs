@@ -46,17 +46,25 @@ impl Engine {
             .host_config
             .log_config
             .get_or_insert_with(Default::default);
+        // As dockerd: the daemon's driver when none is given, and the daemon's options
+        // for keys the container does not set when the drivers agree.
         if log.kind.is_empty() {
             log.kind = engine_config.log_driver.clone();
-            if log.config.is_empty() {
-                log.config = engine_config.log_opts.clone();
+        }
+        if log.kind == engine_config.log_driver {
+            for (key, value) in &engine_config.log_opts {
+                log.config
+                    .entry(key.clone())
+                    .or_insert_with(|| value.clone());
             }
         }
-        if !matches!(log.kind.as_str(), "json-file" | "none" | "local") {
-            return Err(ApiError::invalid(format!(
-                "failed to create container: logging driver \"{}\" is not supported; use json-file or none",
-                log.kind
-            )));
+        validate_log_config(log)?;
+        match request.host_config.network_mode.as_str() {
+            "" | "default" | "bridge" | "host" | "none" => {}
+            mode if mode.starts_with("container:") => {}
+            network => {
+                self.networks.get(network)?;
+            }
         }
         let id = hex::encode(rand::random::<[u8; 32]>());
         let name = match name.filter(|n| !n.is_empty()) {
@@ -93,6 +101,7 @@ impl Engine {
             args,
             config: request.config,
             host_config: request.host_config,
+            networking_config: request.networking_config,
             state: State {
                 started_at: ZERO_TIME.into(),
                 finished_at: ZERO_TIME.into(),
@@ -158,6 +167,60 @@ fn familiar_with_tag(name: &str) -> String {
     } else {
         format!("{name}:latest")
     }
+}
+
+/// The logging driver and its options, with docker's messages (`ValidateLogOpt`).
+fn validate_log_config(log: &berth_api::types::container::LogConfig) -> Result<(), ApiError> {
+    match log.kind.as_str() {
+        "json-file" | "none" | "local" => Ok(()),
+        "syslog" => validate_syslog_opts(&log.config).map_err(ApiError::invalid),
+        other => Err(ApiError::invalid(format!(
+            "failed to create container: logging driver \"{other}\" is not supported; use json-file, syslog or none"
+        ))),
+    }
+}
+
+/// dockerd's syslog option checks: known keys, the address (a unix socket must exist),
+/// the facility and the format.
+fn validate_syslog_opts(config: &BTreeMap<String, String>) -> Result<(), String> {
+    const KEYS: &[&str] = &[
+        "env",
+        "env-regex",
+        "labels",
+        "labels-regex",
+        "syslog-address",
+        "syslog-facility",
+        "syslog-tls-ca-cert",
+        "syslog-tls-cert",
+        "syslog-tls-key",
+        "syslog-tls-skip-verify",
+        "tag",
+        "syslog-format",
+    ];
+    if let Some(key) = config.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(format!("unknown log opt '{key}' for syslog log driver"));
+    }
+    let get = |key: &str| config.get(key).map(String::as_str).unwrap_or("");
+    use berth_shim::SyslogAddress;
+    match SyslogAddress::parse(get("syslog-address"))? {
+        SyslogAddress::Unix(path) | SyslogAddress::Unixgram(path) => {
+            if let Err(e) = std::fs::metadata(&path) {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                    _ => e.to_string(),
+                };
+                return Err(format!("stat {}: {why}", path.display()));
+            }
+        }
+        SyslogAddress::TcpTls(_) => {
+            return Err("syslog-address: tcp+tls is not supported by berth".into())
+        }
+        _ => {}
+    }
+    berth_shim::options::parse_facility(get("syslog-facility"))?;
+    berth_shim::SyslogFormat::parse(get("syslog-format"))?;
+    Ok(())
 }
 
 fn validate_host_config(request: &CreateRequest) -> Result<(), ApiError> {

@@ -21,7 +21,37 @@ pub fn paths(container_dir: &Path) -> EtcFiles {
     }
 }
 
-pub fn write(container_dir: &Path, record: &Record) -> Result<EtcFiles, ApiError> {
+/// Adds `IP hostname` lines for the container's own addresses once its networks are
+/// joined; the file is rewritten in place so the bind mount inside sees it.
+pub fn add_own_addresses(
+    container_dir: &Path,
+    record: &Record,
+    networks: &[crate::networks::ContainerNetworking],
+) {
+    if networks.is_empty() {
+        return;
+    }
+    let path = paths(container_dir).hosts;
+    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut names = record.config.hostname.clone();
+    if !record.config.domainname.is_empty() {
+        names = format!("{names}.{} {names}", record.config.domainname);
+    }
+    for attached in networks {
+        text.push_str(&format!("{}\t{names}\n", attached.endpoint.ip));
+    }
+    if let Err(e) = std::fs::write(&path, text) {
+        tracing::warn!("writing {}: {e}", path.display());
+    }
+}
+
+/// Writes the files. `embedded_dns`: the container's network runs the embedded DNS
+/// server, so resolv.conf points at 127.0.0.11 (which forwards other names).
+pub fn write(
+    container_dir: &Path,
+    record: &Record,
+    embedded_dns: bool,
+) -> Result<EtcFiles, ApiError> {
     let files = paths(container_dir);
     let host_network = record.host_config.network_mode == "host";
     let hostname = if host_network {
@@ -42,7 +72,22 @@ pub fn write(container_dir: &Path, record: &Record) -> Result<EtcFiles, ApiError
         hosts_file(record)
     };
     write(&files.hosts, hosts)?;
-    write(&files.resolv_conf, resolv_conf(record, host_network))?;
+    let resolv = if embedded_dns {
+        let options = record.host_config.dns_options.clone().unwrap_or_default();
+        let mut text = String::from("nameserver 127.0.0.11\n");
+        let search = record.host_config.dns_search.clone().unwrap_or_default();
+        if !search.is_empty() {
+            text = format!("search {}\n{text}", search.join(" "));
+        }
+        text.push_str(&format!(
+            "options ndots:0{}\n",
+            options.iter().map(|o| format!(" {o}")).collect::<String>()
+        ));
+        text
+    } else {
+        resolv_conf(record, host_network)
+    };
+    write(&files.resolv_conf, resolv)?;
     Ok(files)
 }
 

@@ -50,7 +50,15 @@ impl Engine {
         let _ = rootfs::unmount(&container.dir);
         self.release_volume_mounts(&container);
         let _ = std::fs::remove_dir_all(&container.state_dir);
-        let started_at = container.snapshot().state.started_at;
+        self.release_container_networks(&container.snapshot());
+        let before = container.snapshot();
+        let started_at = before.state.started_at.clone();
+        // `die` goes out before the state changes: whoever waits for the exit (stop,
+        // wait) publishes its own events after it, in docker's order.
+        if oom {
+            self.container_event(&before, "oom", &[]);
+        }
+        self.container_event(&before, "die", &[("exitCode", exit_code.to_string())]);
         let record = match container.update(|r| {
             r.state.status = Status::Exited;
             r.state.pid = 0;
@@ -59,6 +67,7 @@ impl Engine {
             r.state.oom_killed = oom;
             r.state.finished_at = finished_at.clone();
             r.state.mounted = false;
+            r.state.networks.clear();
             if !error.is_empty() {
                 r.state.error = error.clone();
             }
@@ -69,11 +78,6 @@ impl Engine {
                 return;
             }
         };
-        if oom {
-            self.container_event(&record, "oom", &[]);
-        }
-        self.container_event(&record, "die", &[("exitCode", exit_code.to_string())]);
-
         if record.host_config.auto_remove {
             if let Err(e) = self.container_remove(&record.id, true, true).await {
                 tracing::warn!("auto-removing {}: {}", record.id, e.message);

@@ -70,16 +70,7 @@ impl Engine {
             },
             "Mounts": mount_points(&record),
             "Config": record.config,
-            "NetworkSettings": {
-                "Bridge": "",
-                "SandboxID": "",
-                "SandboxKey": "",
-                "HairpinMode": false,
-                "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0,
-                "Ports": {},
-                "Networks": {},
-            },
+            "NetworkSettings": crate::networks::view::network_settings(&record, &self.networks),
         });
         if size {
             let rw = super::remove::dir_size(&container.dir.join("upper"));

@@ -87,11 +87,12 @@ impl Engine {
             if !matches_filters(&record, filters, self) {
                 continue;
             }
-            out.push(summary(
-                &record,
-                options.size,
-                &self.containers_dir_size(&record),
-            ));
+            let mut value = summary(&record, options.size, &self.containers_dir_size(&record));
+            value["Ports"] = crate::networks::view::summary_ports(&record);
+            value["NetworkSettings"] = json!({
+                "Networks": crate::networks::view::network_settings(&record, &self.networks)["Networks"].clone()
+            });
+            out.push(value);
             if options.limit.is_some_and(|n| out.len() >= n) {
                 break;
             }

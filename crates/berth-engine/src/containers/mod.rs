@@ -6,6 +6,7 @@
 mod attach;
 pub(crate) mod create;
 mod etc_files;
+pub(crate) use etc_files::add_own_addresses;
 pub mod exec;
 mod exit;
 mod inspect;

@@ -57,6 +57,9 @@ pub struct State {
     pub restart_count: i64,
     /// The rootfs overlay is mounted.
     pub mounted: bool,
+    /// Networks joined by the running container (addresses, published ports).
+    #[serde(default)]
+    pub networks: Vec<crate::networks::ContainerNetworking>,
 }
 
 /// Go's zero `time.Time` as moby prints it for never-set times.
@@ -77,6 +80,9 @@ pub struct Record {
     pub args: Vec<String>,
     pub config: ContainerConfig,
     pub host_config: HostConfig,
+    /// `NetworkingConfig` of the create request (endpoint aliases, static IPs).
+    #[serde(default)]
+    pub networking_config: Option<serde_json::Value>,
     pub state: State,
     pub log_path: PathBuf,
     /// Binds, volumes and `--mount` tmpfs as resolved at create (moby's `MountPoints`).

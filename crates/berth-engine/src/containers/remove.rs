@@ -50,12 +50,14 @@ impl Engine {
     }
 
     fn signal_container_kill(&self, container: &super::Container) -> Result<(), ApiError> {
-        let pid = container.snapshot().state.pid;
-        if pid != 0 {
+        let record = container.snapshot();
+        if record.state.pid != 0 {
             // SAFETY: sends SIGKILL to the container's init process.
             unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+                libc::kill(record.state.pid as libc::pid_t, libc::SIGKILL);
             }
+            // moby's `rm -f` goes through Kill, which reports it.
+            self.container_event(&record, "kill", &[("signal", libc::SIGKILL.to_string())]);
         }
         Ok(())
     }

@@ -63,6 +63,7 @@ impl Engine {
             .map_err(|e| ApiError::system(format!("container {}: bad image ID: {e}", record.id)))?;
         let lowers = crate::images::blocking(move || Ok(store.layer_dirs(&image_id)?)).await?;
 
+        let embedded_dns = self.uses_embedded_dns(&record);
         let dir = container.dir.clone();
         let state_dir = container.state_dir.clone();
         let runtime = self.runtime.clone();
@@ -75,7 +76,7 @@ impl Engine {
                     // Volumes (device mounts, copy-up) once the image is in place.
                     engine.volumes_mount(&record.id, &record.mount_points)?;
                     engine.volumes_copy_up(&rootfs, &record.mount_points)?;
-                    let etc = etc_files::write(&dir, &record)?;
+                    let etc = etc_files::write(&dir, &record, embedded_dns)?;
                     let config = runtime_config(SpecInputs {
                         record: &record,
                         rootfs: rootfs.clone(),
@@ -104,11 +105,41 @@ impl Engine {
         };
         match prepared {
             Ok(LaunchResult::Started { pid, shim_pid }) => {
-                // Created, not started: attachers connect first, then the process runs.
+                // Created, not started: the network namespace exists now; join the
+                // networks before the process runs.
+                let engine = self.clone();
+                let net_record = record.clone();
+                let joined =
+                    tokio::task::spawn_blocking(move || engine.connect_container(&net_record, pid))
+                        .await
+                        .map_err(|e| ApiError::system(e.to_string()))
+                        .and_then(|r| r);
+                let networks = match joined {
+                    Ok(networks) => networks,
+                    Err(e) => {
+                        // SAFETY: kill only signals the created container's init.
+                        unsafe {
+                            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+                        }
+                        wait_for_process_exit(shim_pid).await;
+                        let _ = rootfs::unmount(&container.dir);
+                        let _ = std::fs::remove_dir_all(&container.state_dir);
+                        let _ = container.update(|r| {
+                            r.state.error = e.message.clone();
+                            r.state.mounted = false;
+                        });
+                        return Err(e);
+                    }
+                };
+                etc_files::add_own_addresses(&container.dir, &record, &networks);
+                let _ = container.update(|r| r.state.networks = networks);
+                // Attachers connect first, then the process runs.
                 self.hand_over_attachers(container).await;
                 if let Err(e) = self.shim_call(container, Request::Start).await {
                     // The shim cleans up after a failed start and exits.
                     wait_for_process_exit(shim_pid).await;
+                    self.release_container_networks(&container.snapshot());
+                    let _ = container.update(|r| r.state.networks.clear());
                     self.release_volume_mounts(container);
                     let _ = rootfs::unmount(&container.dir);
                     let _ = std::fs::remove_dir_all(&container.state_dir);
@@ -202,8 +233,61 @@ fn shim_options(record: &super::Record, state_dir: &std::path::Path) -> ShimOpti
     if let Some(files) = log.config.get("max-file") {
         options.log_max_file = files.parse().unwrap_or(1).max(1);
     }
+    if log.kind == "syslog" {
+        options.syslog = Some(syslog_options(record, &log.config));
+    }
     options.stdin = record.config.open_stdin;
     options.stdin_once = record.config.stdin_once;
     options.no_start = true;
     options
+}
+
+/// The syslog driver's settings from `LogConfig.Config` (checked at create time; a bad
+/// value falls back to docker's default here).
+fn syslog_options(
+    record: &super::Record,
+    config: &std::collections::BTreeMap<String, String>,
+) -> berth_shim::SyslogOptions {
+    let get = |key: &str| config.get(key).map(String::as_str).unwrap_or("");
+    berth_shim::SyslogOptions {
+        address: berth_shim::SyslogAddress::parse(get("syslog-address")).unwrap_or_default(),
+        facility: berth_shim::options::parse_facility(get("syslog-facility"))
+            .unwrap_or(berth_shim::options::FACILITY_DAEMON),
+        tag: Some(log_tag(record, config.get("tag").map(String::as_str))),
+        format: berth_shim::SyslogFormat::parse(get("syslog-format")).unwrap_or_default(),
+    }
+}
+
+/// Expands docker's `tag` log option (a Go template; default `{{.ID}}`): `{{.ID}}`,
+/// `{{.FullID}}`, `{{.Name}}`, `{{.ImageID}}`, `{{.ImageFullID}}`, `{{.ImageName}}`,
+/// `{{.DaemonName}}`. Other actions are kept as written.
+fn log_tag(record: &super::Record, template: Option<&str>) -> String {
+    let template = template.filter(|t| !t.is_empty()).unwrap_or("{{.ID}}");
+    let short = |id: &str| -> String {
+        let id = id.split_once(':').map_or(id, |(_, hex)| hex);
+        id.chars().take(12).collect()
+    };
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let action = &rest[start..start + len + 2];
+        let value = match action[2..action.len() - 2].trim() {
+            ".ID" => short(&record.id),
+            ".FullID" => record.id.clone(),
+            ".Name" => record.name.trim_start_matches('/').to_string(),
+            ".ImageID" => short(&record.image_id),
+            ".ImageFullID" => record.image_id.clone(),
+            ".ImageName" => record.image_name.clone(),
+            ".DaemonName" => "berth".to_string(),
+            _ => action.to_string(),
+        };
+        out.push_str(&value);
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -107,6 +107,8 @@ impl Engine {
         if container.status().is_live() {
             container.update(|r| r.state.manually_stopped = true)?;
             self.stop_locked(&container, timeout, signal).await?;
+            // moby's restart stops through containerStop, which reports `stop`.
+            self.container_event(&container.snapshot(), "stop", &[]);
         }
         self.start_locked(&container).await?;
         self.container_event(&container.snapshot(), "restart", &[]);

@@ -289,8 +289,13 @@ async fn attach(
         .pointer("/Config/Tty")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    let open = async move { engine.container_attach(&id, options).await };
-    Ok(hijack(request, tty, open, async {}))
+    let opener = engine.clone();
+    let attached_id = id.clone();
+    let open = async move { opener.container_attach(&attached_id, options).await };
+    // The output ends when the process exits; the stream closes once berthd has recorded
+    // that, so a client that inspects or removes the container next sees it stopped.
+    let after = async move { engine.container_wait_stopped(&id).await };
+    Ok(hijack(request, tty, open, after))
 }
 
 /// Answers a hijack request (101 with `Upgrade: tcp`, else 200) and, once the connection

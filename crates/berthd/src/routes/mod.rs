@@ -3,6 +3,7 @@
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod params;
 pub mod streams;
 pub mod system;
@@ -38,6 +39,14 @@ pub fn router(state: AppState) -> Router {
         .route("/containers/json", get(containers::list))
         .route("/containers/prune", post(containers::prune))
         .route("/commit", post(containers::commit))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/{verb}", post(networks::connect))
         .route("/exec/{id}/{verb}", get(exec::by_id).post(exec::by_id))
         .route(
             "/containers/{*rest}",
