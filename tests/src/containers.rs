@@ -282,6 +282,10 @@ impl TestDaemon {
     pub fn logs(&self, reference: &str) -> Vec<(u8, String)> {
         let response = self.get(&format!("/containers/{reference}/logs?stdout=1&stderr=1"));
         assert_eq!(response.status, 200, "logs: {}", response.text());
+        if response.header("content-type") == Some("application/vnd.docker.raw-stream") {
+            // A TTY container: one raw stream.
+            return vec![(1, response.text())];
+        }
         demux(&response.body)
             .into_iter()
             .map(|(s, d)| (s, String::from_utf8_lossy(&d).into_owned()))

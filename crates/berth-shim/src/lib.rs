@@ -11,7 +11,7 @@ pub mod options;
 pub mod protocol;
 
 pub use client::{launch, read_exit_file, Client, ClientError};
-pub use options::ShimOptions;
+pub use options::{ShimOptions, SyslogAddress, SyslogFormat, SyslogOptions};
 pub use protocol::{
     ExecRequest, ExecState, ExitStatus, FailureKind, LaunchResult, Request, Response, State, Status,
 };

@@ -565,3 +565,82 @@ fn docker_defaults_hold_in_a_real_container() {
     assert!(out.contains("Seccomp:\t0"), "{out}");
     assert!(out.contains("devices"), "{out}");
 }
+
+/// `--log-driver syslog` to a UDP listener of the test: one message per line, stdout at
+/// `info` and stderr at `err` of the facility, the tag and the shim's pid; no json log.
+#[test]
+fn syslog_over_udp() {
+    if !can_run() {
+        return;
+    }
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut c = TestContainer::new(&["sh", "-c", "echo hello; echo oops >&2; printf tail"]);
+    c.options.syslog = Some(berth_shim::SyslogOptions {
+        address: berth_shim::SyslogAddress::Udp(format!("127.0.0.1:{port}")),
+        facility: 16, // local0
+        tag: Some("mytag".into()),
+        ..Default::default()
+    });
+    c.started();
+    assert_eq!(c.wait().exit_code, 0);
+    c.wait_shim_gone();
+
+    listener
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < 3 {
+        let n = listener.recv(&mut buf).expect("syslog message");
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let stdout: Vec<&String> = got.iter().filter(|m| m.starts_with("<134>")).collect();
+    let stderr: Vec<&String> = got.iter().filter(|m| m.starts_with("<131>")).collect();
+    assert_eq!(stdout.len(), 2, "{got:?}");
+    assert_eq!(stderr.len(), 1, "{got:?}");
+    assert!(stdout.iter().any(|m| m.ends_with("]: hello\n")), "{got:?}");
+    assert!(stdout.iter().any(|m| m.ends_with("]: tail\n")), "{got:?}");
+    assert!(stderr[0].ends_with("]: oops\n"), "{got:?}");
+    for m in &got {
+        // <PRI>Mon _2 15:04:05 mytag[PID]: ...
+        assert_eq!(&m[m.find('>').unwrap() + 16..][..7], " mytag[", "{m}");
+    }
+    assert!(
+        !c.options.log_path().exists(),
+        "no json-file log with syslog"
+    );
+}
+
+/// An unreachable syslog server fails the start, as docker ("failed to initialize
+/// logging driver"), and leaves nothing behind.
+#[test]
+fn unreachable_syslog_fails_the_start() {
+    if !can_run() {
+        return;
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut c = TestContainer::new(&["true"]);
+    c.options.syslog = Some(berth_shim::SyslogOptions {
+        address: berth_shim::SyslogAddress::Tcp(format!("127.0.0.1:{port}")),
+        ..Default::default()
+    });
+    match c.launch() {
+        LaunchResult::Failed { kind, message } => {
+            assert_eq!(kind, FailureKind::Other);
+            assert_eq!(
+                message,
+                format!(
+                    "failed to initialize logging driver: dial tcp 127.0.0.1:{port}: connect: connection refused"
+                )
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    c.wait_shim_gone();
+    assert!(c.cgroup_dirs().is_empty());
+    assert!(!c.runtime_state().exists(), "libcontainer state left");
+}

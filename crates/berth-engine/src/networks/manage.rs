@@ -71,7 +71,19 @@ impl Networks {
                 ApiError::invalid(format!("invalid bip {bip:?}: expected IP/PREFIX"))
             })?;
             let gateway: std::net::Ipv4Addr = parse("bip", ip)?;
-            let subnet: berth_net::Subnet = parse("bip", &format!("{ip}/{prefix}"))?;
+            let bits: u32 = parse("bip prefix", prefix)?;
+            if bits > 30 {
+                return Err(ApiError::invalid(format!(
+                    "invalid bip {bip:?}: the prefix must be /30 or shorter"
+                )));
+            }
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            let network = std::net::Ipv4Addr::from(u32::from(gateway) & mask);
+            let subnet: berth_net::Subnet = parse("bip", &format!("{network}/{bits}"))?;
             spec.gateway = Some(gateway);
             spec.subnet = Some(subnet);
         }

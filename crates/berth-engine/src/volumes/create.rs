@@ -28,7 +28,15 @@ pub struct CreateRequest {
 
 impl Engine {
     /// `POST /volumes/create`: a new volume, or the existing one of that name.
-    pub fn volume_create(&self, request: CreateRequest) -> Result<Value, ApiError> {
+    pub async fn volume_create(
+        self: &Arc<Self>,
+        request: CreateRequest,
+    ) -> Result<Value, ApiError> {
+        let engine = self.clone();
+        crate::images::blocking(move || engine.volume_create_blocking(request)).await
+    }
+
+    fn volume_create_blocking(&self, request: CreateRequest) -> Result<Value, ApiError> {
         let name = request.name.unwrap_or_default();
         let (volume, _) = self.volume_get_or_create(
             &name,

@@ -2,6 +2,7 @@
 //! `all` filter says otherwise (API 1.42 and later; older clients get `all=true`).
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use berth_api::{ApiError, Filters};
 use serde_json::{json, Value};
@@ -12,7 +13,8 @@ use crate::Engine;
 const PRUNE_FILTERS: &[&str] = &["label", "label!", "all"];
 
 impl Engine {
-    pub async fn volume_prune(&self, filters: Filters) -> Result<Value, ApiError> {
+    /// Runs on the blocking pool: sizes and removals walk the volumes' data.
+    pub async fn volume_prune(self: &Arc<Self>, filters: Filters) -> Result<Value, ApiError> {
         filters.validate(PRUNE_FILTERS)?;
         if filters.get("all").len() > 1 {
             return Err(ApiError::invalid(format!(
@@ -24,12 +26,13 @@ impl Engine {
         if self.volumes.pruning.swap(true, Ordering::SeqCst) {
             return Err(ApiError::conflict("a prune operation is already running"));
         }
-        let result = self.prune_unlocked(&filters, all).await;
+        let engine = self.clone();
+        let result = crate::images::blocking(move || engine.prune_unlocked(&filters, all)).await;
         self.volumes.pruning.store(false, Ordering::SeqCst);
         result
     }
 
-    async fn prune_unlocked(&self, filters: &Filters, all: bool) -> Result<Value, ApiError> {
+    fn prune_unlocked(&self, filters: &Filters, all: bool) -> Result<Value, ApiError> {
         let candidates: Vec<_> = self
             .volumes
             .all()
@@ -52,10 +55,7 @@ impl Engine {
         let mut deleted = Vec::new();
         let mut reclaimed: u64 = 0;
         for volume in candidates {
-            let data = volume.data_path();
-            let size = tokio::task::spawn_blocking(move || super::data_size(&data))
-                .await
-                .unwrap_or(0);
+            let size = super::data_size(&volume.data_path());
             match self.volumes.remove(&volume.name) {
                 Ok(removed) => {
                     self.volume_destroyed(&removed);

@@ -8,9 +8,15 @@ use super::{event_attributes, local, no_such_volume, Volume, Volumes};
 use crate::Engine;
 
 impl Engine {
-    /// Removes a volume and its data. `force` only forgives a missing volume (moby's
-    /// purge-on-error); a volume in use is refused either way.
-    pub fn volume_remove(&self, name: &str, force: bool) -> Result<(), ApiError> {
+    /// Removes a volume and its data (on the blocking pool). `force` only forgives a
+    /// missing volume (moby's purge-on-error); a volume in use is refused either way.
+    pub async fn volume_remove(self: &Arc<Self>, name: &str, force: bool) -> Result<(), ApiError> {
+        let engine = self.clone();
+        let name = name.to_string();
+        crate::images::blocking(move || engine.volume_remove_blocking(&name, force)).await
+    }
+
+    fn volume_remove_blocking(&self, name: &str, force: bool) -> Result<(), ApiError> {
         match self.volumes.remove(name) {
             Ok(volume) => {
                 self.volume_destroyed(&volume);

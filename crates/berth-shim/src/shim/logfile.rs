@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Lines longer than this are split into several records (Docker's 16 KiB).
-const MAX_LINE: usize = 16 * 1024;
+pub const MAX_LINE: usize = 16 * 1024;
 
 /// Formats a time like Go's `time.RFC3339Nano` in UTC (`...T10:00:00.1Z`).
 pub fn rfc3339_nano(t: SystemTime) -> String {
@@ -131,16 +131,16 @@ impl JsonLog {
     /// Logs a chunk of output: complete lines become records now, the rest waits.
     pub fn write(&mut self, stream: Stream, data: &[u8]) -> io::Result<()> {
         let now = rfc3339_nano(SystemTime::now());
-        let mut out = Vec::new();
+        let mut records = Vec::new();
         let pending = &mut self.partial[stream as usize];
         let mut rest = data;
         while let Some(i) = rest.iter().position(|b| *b == b'\n') {
             let (line, tail) = rest.split_at(i + 1);
             if pending.is_empty() {
-                out.extend(record(line, stream.name(), &now));
+                records.push(record(line, stream.name(), &now));
             } else {
                 pending.extend_from_slice(line);
-                out.extend(record(pending, stream.name(), &now));
+                records.push(record(pending, stream.name(), &now));
                 pending.clear();
             }
             rest = tail;
@@ -148,33 +148,39 @@ impl JsonLog {
         pending.extend_from_slice(rest);
         while pending.len() >= MAX_LINE {
             let chunk: Vec<u8> = pending.drain(..MAX_LINE).collect();
-            out.extend(record(&chunk, stream.name(), &now));
+            records.push(record(&chunk, stream.name(), &now));
         }
-        self.append(&out)
+        self.append(records)
     }
 
     /// Writes out unfinished lines (at exit).
     pub fn flush_partial(&mut self) -> io::Result<()> {
         let now = rfc3339_nano(SystemTime::now());
-        let mut out = Vec::new();
+        let mut records = Vec::new();
         for stream in [Stream::Stdout, Stream::Stderr] {
             let pending = std::mem::take(&mut self.partial[stream as usize]);
             if !pending.is_empty() {
-                out.extend(record(&pending, stream.name(), &now));
+                records.push(record(&pending, stream.name(), &now));
             }
         }
-        self.append(&out)
+        self.append(records)
     }
 
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        if data.is_empty() {
-            return Ok(());
+    /// Appends records, one write per run of records that fits the current file;
+    /// rotates before a record that would take the file over `max_size` (as dockerd).
+    fn append(&mut self, records: Vec<Vec<u8>>) -> io::Result<()> {
+        let mut out: Vec<u8> = Vec::new();
+        for rec in records {
+            let used = self.size + out.len() as u64;
+            if self.max_size > 0 && used > 0 && used + rec.len() as u64 > self.max_size {
+                self.file.write_all(&out)?;
+                out.clear();
+                self.rotate()?;
+            }
+            out.extend_from_slice(&rec);
         }
-        if self.max_size > 0 && self.size > 0 && self.size + data.len() as u64 > self.max_size {
-            self.rotate()?;
-        }
-        self.file.write_all(data)?;
-        self.size += data.len() as u64;
+        self.file.write_all(&out)?;
+        self.size += out.len() as u64;
         Ok(())
     }
 
@@ -281,5 +287,23 @@ mod tests {
         assert!(std::fs::metadata(&path).unwrap().len() <= 200);
         let last = lines(&path);
         assert_eq!(last.last().unwrap()["log"], "line 19\n");
+    }
+
+    #[test]
+    fn one_large_chunk_is_rotated_record_by_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        let mut log = JsonLog::open(&path, 200, 2).unwrap();
+        let chunk: String = (0..50).map(|i| format!("line {i}\n")).collect();
+        log.write(Stream::Stdout, chunk.as_bytes()).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() <= 200);
+        assert!(
+            std::fs::metadata(dir.path().join("big.log.1"))
+                .unwrap()
+                .len()
+                <= 200
+        );
+        assert!(!dir.path().join("big.log.2").exists());
+        assert_eq!(lines(&path).last().unwrap()["log"], "line 49\n");
     }
 }

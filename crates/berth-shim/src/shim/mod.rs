@@ -2,8 +2,10 @@
 
 mod create;
 mod logfile;
+mod logger;
 mod supervisor;
 mod sys;
+mod syslog;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -16,15 +18,17 @@ use berth_shim::protocol::{
 use berth_shim::ShimOptions;
 
 use create::{BundleInfo, Failure};
-use logfile::JsonLog;
+use logger::Logger;
 use supervisor::Supervisor;
 
 const USAGE: &str = "usage: berth-shim --id ID --bundle DIR --state-dir DIR [--runtime-root DIR]
-       [--log-path FILE] [--log-driver json-file|none] [--log-max-size BYTES]
-       [--log-max-file N] [--stdin] [--stdin-once] [--no-start] [--foreground]
+       [--log-path FILE] [--log-driver json-file|none|syslog] [--log-max-size BYTES]
+       [--log-max-file N] [--syslog-address URL] [--syslog-facility NAME|N]
+       [--syslog-tag TAG] [--syslog-format rfc3164|rfc5424|rfc5424micro]
+       [--stdin] [--stdin-once] [--no-start] [--foreground]
 
 Creates and starts one container from the OCI bundle DIR through libcontainer, detaches,
-and supervises it: json-file log, exit status (STATE_DIR/exit.json), control socket
+and supervises it: json-file or syslog log, exit status (STATE_DIR/exit.json), control socket
 (STATE_DIR/shim.sock). Prints one JSON line: {\"result\":\"started\",...} or
 {\"result\":\"failed\",...}.";
 
@@ -210,16 +214,12 @@ fn supervise(opts: ShimOptions, reporter: Reporter) -> i32 {
             return reporter.fail(f);
         }
     };
-    let log = if opts.log {
-        match JsonLog::open(&opts.log_path(), opts.log_max_size, opts.log_max_file) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                cleanup();
-                return reporter.fail(io("opening the log", e));
-            }
+    let log = match Logger::open(&opts) {
+        Ok(l) => l,
+        Err(e) => {
+            cleanup();
+            return reporter.fail(Failure::other(e));
         }
-    } else {
-        None
     };
 
     let created = match create::create(&opts, &info) {

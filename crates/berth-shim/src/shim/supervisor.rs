@@ -1,7 +1,7 @@
 //! The supervisor loop: one thread, one `poll`, over the stdio of the container and of
 //! its exec processes, the control socket and its clients, and a signalfd for SIGCHLD.
 //!
-//! Container output is logged (json-file) and copied to attached clients as it arrives;
+//! Container output is logged (json-file or syslog) and copied to attached clients as it arrives;
 //! exec output goes to the client that started the exec. When the init process is
 //! reaped, the remaining output is drained (until EOF, at most [`DRAIN_TIMEOUT`]), the
 //! exit is recorded atomically, libcontainer's state and cgroups are deleted, `wait`
@@ -20,7 +20,8 @@ use berth_shim::protocol::{
 use berth_shim::ShimOptions;
 
 use super::create::{self, Stdio};
-use super::logfile::{rfc3339_nano, JsonLog, Stream};
+use super::logfile::{rfc3339_nano, Stream};
+use super::logger::Logger;
 use super::sys;
 
 /// How long output is drained after a process exited.
@@ -168,7 +169,7 @@ pub struct Supervisor {
     /// Finished execs, oldest first.
     exec_records: Vec<ExecState>,
     exec_seq: u64,
-    log: Option<JsonLog>,
+    log: Option<Logger>,
     listener: UnixListener,
     conns: Vec<Conn>,
     sigfd: OwnedFd,
@@ -213,7 +214,7 @@ impl Supervisor {
         sigfd: OwnedFd,
         init_pid: i32,
         stdio: Stdio,
-        log: Option<JsonLog>,
+        log: Option<Logger>,
         cgroup_path: Option<String>,
         started: bool,
     ) -> std::io::Result<Self> {
