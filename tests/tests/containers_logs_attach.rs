@@ -403,7 +403,7 @@ fn detach_keys_leave_the_container_running() {
         pty.expect("/ # ", COMMAND_DEADLINE);
         // ctrl-p ctrl-q
         pty.send("\u{10}\u{11}");
-        let status = pty.wait(COMMAND_DEADLINE);
+        let status = pty.wait(SETTLE);
         assert_eq!(
             status.and_then(|s| s.code()),
             Some(0),

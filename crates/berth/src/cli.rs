@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::container::{
-    attach::AttachArgs, create::CreateArgs, inspect::ContainerInspectArgs, kill::KillArgs,
+    attach::AttachArgs, commit::CommitArgs, cp::CpArgs, create::CreateArgs, diff::DiffArgs,
+    exec::ExecArgs, export::ExportArgs, inspect::ContainerInspectArgs, kill::KillArgs,
     logs::LogsArgs, pause::PauseArgs, port::PortArgs, prune::ContainerPruneArgs, ps::PsArgs,
     rename::RenameArgs, restart::RestartArgs, rm::RmArgs, run::RunArgs, start::StartArgs,
-    stop::StopArgs, top::TopArgs, unpause::UnpauseArgs, wait::WaitArgs,
+    stats::StatsArgs, stop::StopArgs, top::TopArgs, unpause::UnpauseArgs, update::UpdateArgs,
+    wait::WaitArgs,
 };
 use crate::commands::image::{
     history::HistoryArgs, import::ImportArgs, inspect::InspectArgs, load::LoadArgs, ls::ImagesArgs,
@@ -30,6 +32,7 @@ A self-sufficient runtime for containers
 
 Common Commands:
   run         Create and run a new container from an image
+  exec        Execute a command in a running container
   ps          List containers
   images      List images
   version     Show the Berth version information
@@ -43,8 +46,12 @@ Management Commands:
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
+  commit      Create a new image from a container's changes
+  cp          Copy files/folders between a container and the local filesystem
   create      Create a new container
+  diff        Inspect changes to files or directories on a container's filesystem
   events      Get real time events from the server
+  export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   import      Import the contents from a tarball to create a filesystem image
   inspect     Return low-level information on Berth objects
@@ -59,10 +66,12 @@ Commands:
   rmi         Remove one or more images
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
   start       Start one or more stopped containers
+  stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
   top         Display the running processes of a container
   unpause     Unpause all processes within one or more containers
+  update      Update configuration of one or more containers
   wait        Block until one or more containers stop, then print their exit codes
 
 Global Options:
@@ -226,6 +235,27 @@ pub enum Command {
     /// Display the running processes of a container
     #[command(help_template = COMMAND_HELP, override_usage = "berth top CONTAINER [ps OPTIONS]")]
     Top(TopArgs),
+    /// Execute a command in a running container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
+    Exec(ExecArgs),
+    /// Copy files/folders between a container and the local filesystem
+    #[command(help_template = COMMAND_HELP, override_usage = "berth cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH")]
+    Cp(CpArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    #[command(help_template = COMMAND_HELP, override_usage = "berth stats [OPTIONS] [CONTAINER...]")]
+    Stats(StatsArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    #[command(help_template = COMMAND_HELP, override_usage = "berth diff CONTAINER")]
+    Diff(DiffArgs),
+    /// Create a new image from a container's changes
+    #[command(help_template = COMMAND_HELP, override_usage = "berth commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
+    Commit(CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    #[command(help_template = COMMAND_HELP, override_usage = "berth export [OPTIONS] CONTAINER")]
+    Export(ExportArgs),
+    /// Update configuration of one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth update [OPTIONS] CONTAINER [CONTAINER...]")]
+    Update(UpdateArgs),
     /// Manage containers
     #[command(
         subcommand,
@@ -295,9 +325,24 @@ pub enum ContainerCommand {
     /// Attach local standard input, output, and error streams to a running container
     #[command(help_template = COMMAND_HELP, override_usage = "berth container attach [OPTIONS] CONTAINER")]
     Attach(AttachArgs),
+    /// Create a new image from a container's changes
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
+    Commit(CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth container cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH")]
+    Cp(CpArgs),
     /// Create a new container
     #[command(disable_help_flag = true, help_template = COMMAND_HELP, override_usage = "berth container create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Create(CreateArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container diff CONTAINER")]
+    Diff(DiffArgs),
+    /// Execute a command in a running container
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
+    Exec(ExecArgs),
+    /// Export a container's filesystem as a tar archive
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container export [OPTIONS] CONTAINER")]
+    Export(ExportArgs),
     /// Display detailed information on one or more containers
     #[command(help_template = COMMAND_HELP, override_usage = "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]")]
     Inspect(ContainerInspectArgs),
@@ -334,6 +379,9 @@ pub enum ContainerCommand {
     /// Start one or more stopped containers
     #[command(help_template = COMMAND_HELP, override_usage = "berth container start [OPTIONS] CONTAINER [CONTAINER...]")]
     Start(StartArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container stats [OPTIONS] [CONTAINER...]")]
+    Stats(StatsArgs),
     /// Stop one or more running containers
     #[command(help_template = COMMAND_HELP, override_usage = "berth container stop [OPTIONS] CONTAINER [CONTAINER...]")]
     Stop(StopArgs),
@@ -343,6 +391,9 @@ pub enum ContainerCommand {
     /// Unpause all processes within one or more containers
     #[command(help_template = COMMAND_HELP, override_usage = "berth container unpause CONTAINER [CONTAINER...]")]
     Unpause(UnpauseArgs),
+    /// Update configuration of one or more containers
+    #[command(help_template = COMMAND_HELP, override_usage = "berth container update [OPTIONS] CONTAINER [CONTAINER...]")]
+    Update(UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     #[command(help_template = COMMAND_HELP, override_usage = "berth container wait CONTAINER [CONTAINER...]")]
     Wait(WaitArgs),

@@ -175,6 +175,27 @@ async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
             container::inspect::run_container(ctx, args).await
         }
         Command::Container(ContainerCommand::Prune(args)) => container::prune::run(ctx, args).await,
+        Command::Exec(args) | Command::Container(ContainerCommand::Exec(args)) => {
+            container::exec::run(ctx, args).await
+        }
+        Command::Cp(args) | Command::Container(ContainerCommand::Cp(args)) => {
+            container::cp::run(ctx, args).await
+        }
+        Command::Stats(args) | Command::Container(ContainerCommand::Stats(args)) => {
+            container::stats::run(ctx, args).await
+        }
+        Command::Diff(args) | Command::Container(ContainerCommand::Diff(args)) => {
+            container::diff::run(ctx, args).await
+        }
+        Command::Commit(args) | Command::Container(ContainerCommand::Commit(args)) => {
+            container::commit::run(ctx, args).await
+        }
+        Command::Export(args) | Command::Container(ContainerCommand::Export(args)) => {
+            container::export::run(ctx, args).await
+        }
+        Command::Update(args) | Command::Container(ContainerCommand::Update(args)) => {
+            container::update::run(ctx, args).await
+        }
     }
 }
 

@@ -498,3 +498,16 @@ async fn archive_get(engine: Arc<Engine>, id: String, params: &Params) -> Handle
     set_stat_header(&mut response, &stat.header);
     Ok(response)
 }
+
+/// `DELETE /containers/json`: the list route's path is also the removal path of a
+/// container named `json`.
+pub async fn remove_named_json(
+    State(state): State<AppState>,
+    params: Params,
+) -> HandlerResult<Response> {
+    state
+        .engine
+        .container_remove("json", params.bool("force"), params.bool("v"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -36,7 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(system::events))
         .route("/system/df", get(system::data_usage))
         .route("/containers/create", post(containers::create))
-        .route("/containers/json", get(containers::list))
+        .route(
+            "/containers/json",
+            get(containers::list).delete(containers::remove_named_json),
+        )
         .route("/containers/prune", post(containers::prune))
         .route("/commit", post(containers::commit))
         .route("/networks", get(networks::list))

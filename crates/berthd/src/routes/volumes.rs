@@ -25,7 +25,7 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> HandlerResult
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::invalid(format!("invalid JSON in the request body: {e}")))?
     };
-    let volume = state.engine.volume_create(request)?;
+    let volume = state.engine.volume_create(request).await?;
     Ok((StatusCode::CREATED, Json(volume)).into_response())
 }
 
@@ -54,7 +54,9 @@ pub async fn by_name(
     match method.as_str() {
         "GET" => Ok(Json(engine.volume_inspect(&name)?).into_response()),
         "DELETE" => {
-            engine.volume_remove(&name, params.bool("force"))?;
+            engine
+                .volume_remove(&name, params.bool("force"))
+                .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         // Only cluster volumes can be updated, and Berth has no swarm.

@@ -100,7 +100,10 @@ pub async fn run(ctx: &mut Context, args: ExportArgs) -> client::Result<u8> {
     let mut sink = Sink::open(args.output.as_deref())?;
     let path = format!("/containers/{}/export", encode(&args.container));
     let result = async {
-        let response = ctx.client.send(http::Method::GET, &path, None, None).await?;
+        let response = ctx
+            .client
+            .send(http::Method::GET, &path, None, None)
+            .await?;
         let response = Client::check(response).await?;
         let mut body = response.into_body();
         while let Some(frame) = body.frame().await {

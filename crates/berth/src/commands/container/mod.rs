@@ -3,7 +3,12 @@
 //! missing image (`pull`).
 
 pub mod attach;
+pub mod commit;
+pub mod cp;
 pub mod create;
+pub mod diff;
+pub mod exec;
+pub mod export;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
@@ -20,11 +25,13 @@ pub mod rm;
 pub mod run;
 pub mod signals;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod stream;
 pub mod top;
 pub mod tty;
 pub mod unpause;
+pub mod update;
 pub mod wait;
 
 use std::future::Future;

@@ -186,7 +186,9 @@ pub async fn run(ctx: &mut Context, args: UpdateArgs) -> client::Result<u8> {
         }
     };
     if args.kernel_memory.is_some() {
-        eprintln!("Flag --kernel-memory has been deprecated, and no longer supported by the kernel");
+        eprintln!(
+            "Flag --kernel-memory has been deprecated, and no longer supported by the kernel"
+        );
     }
     let mut warnings = Vec::new();
     let mut failed = false;
