@@ -67,6 +67,18 @@ impl Drop for TempDir {
     }
 }
 
+/// Drops from `base` the value flags that `extra` sets again (`--bridge NAME` replaces
+/// the harness's `--bridge none`), since berthd takes each of them once.
+pub fn override_flags(base: &mut Vec<String>, extra: &[String]) {
+    for flag in ["--bridge", "--firewall-chain-prefix"] {
+        if extra.iter().any(|a| a == flag || a.starts_with(&format!("{flag}="))) {
+            if let Some(i) = base.iter().position(|a| a == flag) {
+                base.drain(i..(i + 2).min(base.len()));
+            }
+        }
+    }
+}
+
 /// A firewall chain prefix unique to this test process and daemon (at most 10 chars).
 pub fn test_chain_prefix() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -131,6 +143,7 @@ impl Daemon {
             dir,
         };
         let mut args = daemon.base_args();
+        override_flags(&mut args, &options.args);
         args.extend(options.args.iter().cloned());
         daemon.args = args;
         daemon.launch();
