@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts berthd on its defaults (socket /var/run/berth.sock, data root /var/lib/berth) in
 # the background, loads the busybox test image, and runs real containers with the berth
-# CLI: a one-shot command and a busybox httpd answering curl.
+# CLI: a one-shot command and a busybox httpd with a published port answering curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,10 +30,11 @@ fi
 
 "$berth" run --rm busybox echo "hello from a Berth container"
 
-# A web server in a container, answering on the host's loopback.
+# A web server in a container on the default bridge, its port 80 published on the host.
 "$berth" rm -f berth-demo-web >/dev/null 2>&1 || true
-"$berth" run -d --name berth-demo-web --network host busybox \
-  sh -c 'mkdir -p /www && echo "hello from busybox httpd in a Berth container" > /www/index.html && exec httpd -f -p 127.0.0.1:18080 -h /www'
+"$berth" run -d --name berth-demo-web -p 18080:80 busybox \
+  sh -c 'mkdir -p /www && echo "hello from busybox httpd in a Berth container" > /www/index.html && exec httpd -f -p 80 -h /www'
+"$berth" port berth-demo-web
 for _ in $(seq 1 100); do
   curl -sf http://127.0.0.1:18080/ && break
   sleep 0.05
