@@ -71,7 +71,10 @@ impl Drop for TempDir {
 /// the harness's `--bridge none`), since berthd takes each of them once.
 pub fn override_flags(base: &mut Vec<String>, extra: &[String]) {
     for flag in ["--bridge", "--firewall-chain-prefix"] {
-        if extra.iter().any(|a| a == flag || a.starts_with(&format!("{flag}="))) {
+        if extra
+            .iter()
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+        {
             if let Some(i) = base.iter().position(|a| a == flag) {
                 base.drain(i..(i + 2).min(base.len()));
             }
