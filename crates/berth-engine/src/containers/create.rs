@@ -358,9 +358,9 @@ impl Engine {
         let name = names::validate(new_name)?;
         let old = container.snapshot().name;
         if old == name {
-            return Err(ApiError::invalid(format!(
-                "Renaming a container with the same name as its current name"
-            )));
+            return Err(ApiError::invalid(
+                "Renaming a container with the same name as its current name",
+            ));
         }
         self.containers.reserve_name(&name, &container.id)?;
         if let Err(e) = container.update(|r| r.name = name.clone()) {
