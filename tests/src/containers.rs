@@ -602,13 +602,17 @@ pub struct Client<'a> {
 }
 
 /// The clients a scenario runs through: `berth` when it has `run` (docker otherwise),
-/// plus docker when it is installed.
+/// plus docker when it is installed. `BERTH_E2E_CLIENTS=berth|docker` picks one.
 pub fn clients(daemon: &TestDaemon) -> Vec<Client<'_>> {
+    // `BERTH_E2E_CLIENTS=docker` (or `berth`) narrows the choice, to tell a CLI problem
+    // from a daemon problem.
+    let only = std::env::var("BERTH_E2E_CLIENTS").unwrap_or_default();
+    let wanted = |label: &str| only.is_empty() || only.split(',').any(|w| w.trim() == label);
     let mut kinds = Vec::new();
-    if berth_has_run() {
+    if wanted("berth") && berth_has_run() {
         kinds.push(ClientKind::Berth);
     }
-    if let Some(docker) = docker_cli() {
+    if let Some(docker) = docker_cli().filter(|_| wanted("docker")) {
         kinds.push(ClientKind::Docker(docker));
     }
     assert!(

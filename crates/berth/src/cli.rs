@@ -16,6 +16,10 @@ use crate::commands::image::{
     history::HistoryArgs, import::ImportArgs, inspect::InspectArgs, load::LoadArgs, ls::ImagesArgs,
     prune::PruneArgs, rm::RmiArgs, save::SaveArgs, tag::TagArgs,
 };
+use crate::commands::network::{
+    connect::NetworkConnectArgs, create::NetworkCreateArgs, disconnect::NetworkDisconnectArgs,
+    inspect::NetworkInspectArgs, ls::NetworkLsArgs, prune::NetworkPruneArgs, rm::NetworkRmArgs,
+};
 use crate::commands::volume::{
     create::VolumeCreateArgs, inspect::VolumeInspectArgs, ls::VolumeLsArgs, prune::VolumePruneArgs,
     rm::VolumeRmArgs,
@@ -41,6 +45,7 @@ Common Commands:
 Management Commands:
   container   Manage containers
   image       Manage images
+  network     Manage networks
   system      Manage Berth
   volume      Manage volumes
 
@@ -268,6 +273,12 @@ pub enum Command {
         help_template = "Usage:  berth system COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth system COMMAND --help' for more information on a command.\n"
     )]
     System(SystemCommand),
+    /// Manage networks
+    #[command(
+        subcommand,
+        help_template = "Usage:  berth network COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth network COMMAND --help' for more information on a command.\n"
+    )]
+    Network(NetworkCommand),
     /// Manage volumes
     #[command(
         subcommand,
@@ -416,4 +427,29 @@ pub enum VolumeCommand {
     /// Remove one or more volumes
     #[command(visible_alias = "remove", help_template = COMMAND_HELP, override_usage = "berth volume rm [OPTIONS] VOLUME [VOLUME...]")]
     Rm(VolumeRmArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Connect a container to a network
+    #[command(help_template = COMMAND_HELP, override_usage = "berth network connect [OPTIONS] NETWORK CONTAINER")]
+    Connect(NetworkConnectArgs),
+    /// Create a network
+    #[command(help_template = COMMAND_HELP, override_usage = "berth network create [OPTIONS] NETWORK")]
+    Create(NetworkCreateArgs),
+    /// Disconnect a container from a network
+    #[command(help_template = COMMAND_HELP, override_usage = "berth network disconnect [OPTIONS] NETWORK CONTAINER")]
+    Disconnect(NetworkDisconnectArgs),
+    /// Display detailed information on one or more networks
+    #[command(help_template = COMMAND_HELP, override_usage = "berth network inspect [OPTIONS] NETWORK [NETWORK...]")]
+    Inspect(NetworkInspectArgs),
+    /// List networks
+    #[command(visible_alias = "list", help_template = COMMAND_HELP, override_usage = "berth network ls [OPTIONS]")]
+    Ls(NetworkLsArgs),
+    /// Remove all unused networks
+    #[command(help_template = COMMAND_HELP, override_usage = "berth network prune [OPTIONS]")]
+    Prune(NetworkPruneArgs),
+    /// Remove one or more networks
+    #[command(visible_alias = "remove", help_template = COMMAND_HELP, override_usage = "berth network rm NETWORK [NETWORK...]")]
+    Rm(NetworkRmArgs),
 }

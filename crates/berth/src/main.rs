@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::cli::NetworkCommand;
 use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 use crate::client::{ClientError, ConnectionFlags};
 use crate::commands::container;
@@ -112,6 +113,23 @@ async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
             image::tag::run(ctx, args).await
         }
         Command::Image(ImageCommand::Prune(args)) => image::prune::run(ctx, args).await,
+        Command::Network(NetworkCommand::Connect(args)) => {
+            commands::network::connect::run(ctx, args).await
+        }
+        Command::Network(NetworkCommand::Create(args)) => {
+            commands::network::create::run(ctx, args).await
+        }
+        Command::Network(NetworkCommand::Disconnect(args)) => {
+            commands::network::disconnect::run(ctx, args).await
+        }
+        Command::Network(NetworkCommand::Inspect(args)) => {
+            commands::network::inspect::run(ctx, args).await
+        }
+        Command::Network(NetworkCommand::Ls(args)) => commands::network::ls::run(ctx, args).await,
+        Command::Network(NetworkCommand::Prune(args)) => {
+            commands::network::prune::run(ctx, args).await
+        }
+        Command::Network(NetworkCommand::Rm(args)) => commands::network::rm::run(ctx, args).await,
         Command::Volume(VolumeCommand::Create(args)) => {
             commands::volume::create::run(ctx, args).await
         }

@@ -37,13 +37,14 @@ struct Request {
 }
 
 impl Engine {
-    /// Whether the container's primary network runs the embedded DNS server (its
-    /// resolv.conf then points at 127.0.0.11).
+    /// Whether one of the container's networks runs the embedded DNS server (its
+    /// resolv.conf then points at 127.0.0.11), as docker starts the resolver when any
+    /// endpoint needs it (a default-bridge container also connected to a user network).
     pub(crate) fn uses_embedded_dns(&self, record: &Record) -> bool {
         requests(record)
-            .first()
-            .and_then(|r| self.networks.get(&r.name).ok())
-            .is_some_and(|n| n.state.dns)
+            .iter()
+            .filter_map(|r| self.networks.get(&r.name).ok())
+            .any(|n| n.state.dns)
     }
 
     /// Connects a created container (init `pid`) to its networks and publishes its
@@ -103,7 +104,7 @@ impl Engine {
                     if !mappings.is_empty() {
                         let ports = driver
                             .publish_ports(&network.state, &attached.endpoint, &mappings)
-                            .map_err(|e| publish_error(e))?;
+                            .map_err(publish_error)?;
                         attached.ports = ports.ports();
                         published.push(ports);
                     }
@@ -481,6 +482,26 @@ impl Engine {
             ));
         };
         let driver = self.networks.driver()?;
+        // Ports published through this endpoint go with it, or its address (back in the
+        // pool) would receive them.
+        let ports: Vec<_> = {
+            let mut published = self.networks.published.lock().expect("published poisoned");
+            match published.get_mut(&record.id) {
+                Some(list) => {
+                    let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(list)
+                        .into_iter()
+                        .partition(|p| p.endpoint() == attached.endpoint.host_ifname);
+                    *list = kept;
+                    gone
+                }
+                None => Vec::new(),
+            }
+        };
+        for p in ports {
+            if let Err(e) = driver.unpublish(p) {
+                tracing::warn!("unpublishing ports of {}: {e}", record.id);
+            }
+        }
         driver
             .disconnect(&network.state, &attached.endpoint)
             .map_err(|e| {

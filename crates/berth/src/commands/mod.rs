@@ -4,6 +4,7 @@ pub mod container;
 pub mod events;
 pub mod image;
 pub mod info;
+pub mod network;
 pub mod system_df;
 pub mod version;
 pub mod volume;

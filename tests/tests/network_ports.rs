@@ -1,0 +1,166 @@
+//! Published ports end to end: `-p HOST:80` answers on 127.0.0.1 and, through the host
+//! (hairpin), to another container at the bridge's gateway address; `-P` publishes
+//! EXPOSEd ports; `-p 127.0.0.1::80` takes an ephemeral port shown by `berth port`,
+//! `ps` and inspect; a host port in use fails the start and leaves nothing configured;
+//! stopping a container frees its port and rules.
+
+mod network_common;
+
+use std::time::Duration;
+
+use network_common::{free_port, http_get, httpd, wait_http, NetDaemon};
+
+fn args<'a>(front: &[&'a str], command: &'a [String]) -> Vec<&'a str> {
+    let mut out = front.to_vec();
+    out.push("busybox");
+    out.extend(command.iter().map(String::as_str));
+    out
+}
+
+#[test]
+fn published_port_answers_on_loopback_and_through_the_host_from_a_container() {
+    let d = NetDaemon::start();
+    let web = network_common::unique("web");
+    let client = network_common::unique("client");
+    let port = free_port();
+    let mapping = format!("{port}:80");
+    let command = httpd("hello-berth");
+    d.run_d(&args(&["--name", &web, "-p", &mapping], &command));
+    let body = wait_http(&format!("127.0.0.1:{port}"), Duration::from_secs(20));
+    assert_eq!(
+        body.as_deref().map(str::trim),
+        Some("hello-berth"),
+        "GET 127.0.0.1:{port}\n{}",
+        d.log_tail()
+    );
+    assert_eq!(d.ok(&["port", &web]), format!("80/tcp -> 0.0.0.0:{port}\n"));
+    let ps = d.ok(&[
+        "ps",
+        "--format",
+        "{{.Ports}}",
+        "--filter",
+        &format!("name={web}"),
+    ]);
+    assert_eq!(ps.trim(), format!("0.0.0.0:{port}->80/tcp"));
+
+    // Hairpin: another container reaches it at the host's address on the bridge.
+    d.run_d(&["--name", &client, "busybox", "sleep", "300"]);
+    // (busybox's static `wget` crashes on this distribution, so `nc` speaks HTTP.)
+    let gateway = d.gateway();
+    let port_text = port.to_string();
+    let get = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {gateway} {port_text}");
+    let out = d.exec(&client, &["sh", "-c", &get]);
+    assert!(
+        out.code == 0 && out.stdout.contains(" 200 ") && out.stdout.contains("hello-berth"),
+        "GET http://{gateway}:{port} from {client}: {out:?}\n{}",
+        d.log_tail()
+    );
+    // And the server itself, through its own published port.
+    let out = d.exec(&web, &["sh", "-c", &get]);
+    assert!(
+        out.stdout.contains("hello-berth"),
+        "hairpin to itself: {out:?}"
+    );
+
+    // Stopped: no rule for the port, the port is free again.
+    d.ok(&["stop", "-t", "1", &web]);
+    assert!(
+        network_common::rules_with(&format!("--dport {port}"))
+            .iter()
+            .all(|r| !r.contains(&d.prefix)),
+        "rules for {port} remain after stop"
+    );
+    assert!(http_get(&format!("127.0.0.1:{port}")).is_none());
+    std::net::TcpListener::bind(("0.0.0.0", port)).expect("the host port is free again");
+    d.ok(&["rm", "-f", &web, &client]);
+    d.finish();
+}
+
+#[test]
+fn publish_all_uses_exposed_ports_and_loopback_ephemeral_ports_show_in_port() {
+    let d = NetDaemon::start();
+    let all = network_common::unique("all");
+    let local = network_common::unique("local");
+    let command = httpd("exposed");
+    d.run_d(&args(&["--name", &all, "-P", "--expose", "80"], &command));
+    let port_line = d.ok(&["port", &all, "80/tcp"]);
+    let port: u16 = port_line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("berth port: {port_line:?}"));
+    assert!(port_line.starts_with("0.0.0.0:"), "{port_line}");
+    assert_eq!(
+        wait_http(&format!("127.0.0.1:{port}"), Duration::from_secs(20)).as_deref(),
+        Some("exposed\n")
+    );
+
+    let command = httpd("loopback");
+    d.run_d(&args(&["--name", &local, "-p", "127.0.0.1::80"], &command));
+    let out = d.ok(&["port", &local]);
+    let (key, host) = out.trim().split_once(" -> ").expect("PORT -> HOST");
+    assert_eq!(key, "80/tcp");
+    let (ip, eph) = host.split_once(':').expect("IP:PORT");
+    assert_eq!(ip, "127.0.0.1");
+    let eph: u16 = eph.parse().expect("port number");
+    assert!(eph >= 1024, "{eph}");
+    assert_eq!(
+        wait_http(&format!("127.0.0.1:{eph}"), Duration::from_secs(20)).as_deref(),
+        Some("loopback\n")
+    );
+    let inspect =
+        network_common::json(&d.ok(&["inspect", "-f", "{{json .NetworkSettings.Ports}}", &local]));
+    assert_eq!(inspect["80/tcp"][0]["HostIp"], "127.0.0.1");
+    assert_eq!(inspect["80/tcp"][0]["HostPort"], eph.to_string());
+    d.ok(&["rm", "-f", &all, &local]);
+    d.finish();
+}
+
+#[test]
+fn a_host_port_in_use_fails_the_start_and_leaves_nothing_configured() {
+    let d = NetDaemon::start();
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    let rules_before = network_common::rules_with(&d.prefix);
+    let links_before = d.ip_links_on_bridge();
+    let name = network_common::unique("busy");
+    let mapping = format!("127.0.0.1:{port}:80");
+    let command = httpd("never");
+    let out = d.berth(&args(
+        &["run", "-d", "--name", &name, "-p", &mapping],
+        &command,
+    ));
+    assert_eq!(out.code, 125, "{out:?}");
+    assert!(
+        out.stderr.contains(&port.to_string())
+            && (out.stderr.contains("in use") || out.stderr.contains("already allocated")),
+        "not a clear error: {out:?}"
+    );
+    let state = d.ok(&["inspect", "-f", "{{.State.Running}}", &name]);
+    assert_eq!(state.trim(), "false");
+    assert_eq!(network_common::rules_with(&d.prefix), rules_before);
+    // The veth goes with the container's namespace, which the kernel tears down
+    // asynchronously: poll.
+    let mut links = Vec::new();
+    let polled = std::time::Instant::now();
+    let gone = berth_tests::wait_for(Duration::from_secs(10), || {
+        links = d.ip_links_on_bridge();
+        links == links_before
+    });
+    assert!(gone, "left on the bridge: {links:?}\n{}", d.log_tail());
+    eprintln!(
+        "veths of the failed start gone after {:?}",
+        polled.elapsed()
+    );
+    // The port still belongs to its holder and the daemon still publishes other ports.
+    drop(holder);
+    d.ok(&["start", &name]);
+    d.record_veths(&name);
+    assert_eq!(
+        wait_http(&format!("127.0.0.1:{port}"), Duration::from_secs(20)).as_deref(),
+        Some("never\n")
+    );
+    d.ok(&["rm", "-f", &name]);
+    d.finish();
+}
