@@ -235,6 +235,7 @@ pub fn run(bin_dir: &Path, options: &Options) -> Result<(), String> {
         berth_cli,
     };
 
+    report("load average before", load_average());
     with_engines(&setup, |engines| {
         run_rm(engines, options)?;
         lifecycle(engines, options)?;
@@ -243,7 +244,16 @@ pub fn run(bin_dir: &Path, options: &Options) -> Result<(), String> {
     with_engines(&setup, |engines| {
         memory(engines, options)?;
         many(engines, options)
-    })
+    })?;
+    report("load average after", load_average());
+    Ok(())
+}
+
+/// `/proc/loadavg`: whatever else ran on the machine weighs on the figures.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".to_string())
 }
 
 struct Setup {
@@ -1101,7 +1111,10 @@ fn print_memory(engines: &[Engine], n: usize, taken: &[Result<EngineMemory, Stri
                 engines[1].shims.name(),
                 engines[0].shims.name()
             ),
-            ratio_of(theirs.shims.rss_kib as f64, ours.shims.rss_kib as f64),
+            ratio_of(
+                theirs.shims.rss_kib as f64 / theirs.shims.count.max(1) as f64,
+                ours.shims.rss_kib as f64 / ours.shims.count.max(1) as f64,
+            ),
         );
     }
 }
