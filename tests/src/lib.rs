@@ -6,6 +6,7 @@ pub mod containers;
 pub mod dockerd;
 pub mod http;
 pub mod images;
+pub mod introspect;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -256,6 +256,61 @@ fn stop_sends_sigterm_then_sigkill_after_the_timeout() {
         let die = event_attributes(&d, &since, &id, "die");
         assert_eq!(die[0]["exitCode"], "137", "die event: {die:?}");
 
+        // --stop-signal and --stop-timeout come from the container's config; stop -s
+        // overrides the signal.
+        let custom = c.name("custom-stop");
+        let custom_id = run_detached(
+            c,
+            &custom,
+            &[
+                "--stop-signal",
+                "SIGUSR1",
+                "--stop-timeout",
+                "1",
+                "busybox",
+                "sh",
+                "-c",
+                "trap 'echo got-usr1; exit 0' USR1; echo ready; while true; do sleep 0.1; done",
+            ],
+        );
+        wait_log(&d, &custom_id, "ready");
+        let v = d.inspect(&custom_id);
+        assert_eq!(v["Config"]["StopSignal"], "SIGUSR1");
+        assert_eq!(v["Config"]["StopTimeout"], 1);
+        c.ok(&["stop", &custom]);
+        let v = d.wait_exited(&custom_id);
+        assert_eq!(
+            v["State"]["ExitCode"], 0,
+            "the stop signal was USR1: {}",
+            v["State"]
+        );
+        assert!(d.stdout_log(&custom_id).contains("got-usr1"));
+        c.ok(&["start", &custom]);
+        assert!(
+            berth_tests::wait_for(SETTLE, || d.stdout_log(&custom_id).matches("ready").count()
+                == 2),
+            "the second run did not set its trap"
+        );
+        c.ok(&["stop", "-s", "KILL", &custom]);
+        assert_eq!(d.wait_exited(&custom_id)["State"]["ExitCode"], 137);
+        // --stop-timeout bounds the wait when stop has no -t.
+        let slow = c.name("slow-stop");
+        let slow_id = run_detached(
+            c,
+            &slow,
+            &["--stop-timeout", "1", "busybox", "sleep", "300"],
+        );
+        d.wait_running(&slow_id);
+        let started = Instant::now();
+        c.ok(&["stop", &slow]);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(8),
+            "--stop-timeout 1 then SIGKILL took {took:?} (docker's default would be 10 s)"
+        );
+        assert_eq!(d.inspect(&slow_id)["State"]["ExitCode"], 137);
+        c.ok(&["rm", &custom, &slow]);
+
         // Stopping a stopped container is fine.
         c.ok(&["stop", &stubborn]);
         for id in [&polite_id, &id] {
@@ -646,6 +701,22 @@ fn labels_and_ps_filters() {
             v["Config"]["Labels"],
             json!({"team": "blue", "tier": "web"})
         );
+        let label_file = d.dir.join(&format!("labels-{}", c.label()));
+        std::fs::write(&label_file, "# comment\nfrom=file\nteam=green\n").expect("label file");
+        let filed = c.name("filed");
+        c.ok(&[
+            "create",
+            "--name",
+            &filed,
+            "--label-file",
+            label_file.to_str().expect("path"),
+            "busybox",
+        ]);
+        assert_eq!(
+            d.inspect(&filed)["Config"]["Labels"],
+            json!({"from": "file", "team": "green"})
+        );
+        c.ok(&["rm", &filed]);
 
         let names = |args: &[&str]| -> Vec<String> {
             let mut all = vec!["ps", "--format", "{{.Names}}"];
@@ -656,7 +727,7 @@ fn labels_and_ps_filters() {
         };
         assert_eq!(
             names(&[]),
-            [blue.clone()],
+            [blue.as_str()],
             "ps shows running containers only"
         );
         let mut everything = vec![blue.clone(), plain.clone(), red.clone()];
@@ -664,7 +735,7 @@ fn labels_and_ps_filters() {
         assert_eq!(names(&["-a"]), everything);
         assert_eq!(
             names(&["-a", "--filter", "label=team=blue"]),
-            [blue.clone()]
+            [blue.as_str()]
         );
         let mut labelled = vec![blue.clone(), red.clone()];
         labelled.sort();
@@ -672,10 +743,10 @@ fn labels_and_ps_filters() {
         let mut exited = vec![plain.clone(), red.clone()];
         exited.sort();
         assert_eq!(names(&["-a", "--filter", "status=exited"]), exited);
-        assert_eq!(names(&["-a", "--filter", "exited=2"]), [plain.clone()]);
+        assert_eq!(names(&["-a", "--filter", "exited=2"]), [plain.as_str()]);
         assert_eq!(
             names(&["-a", "--filter", &format!("name={red}")]),
-            [red.clone()]
+            [red.as_str()]
         );
         assert_eq!(names(&["-a", "--filter", "ancestor=busybox"]), everything);
         assert_eq!(
@@ -697,6 +768,26 @@ fn labels_and_ps_filters() {
         let last = lines(&c.ok(&["ps", "-q", "-l"]));
         assert_eq!(last.len(), 1, "ps -l shows the latest container: {last:?}");
         assert_eq!(last[0], d.id_of(&plain)[..12]);
+        // -n, id=, before= and since= (creation order: blue, red, plain).
+        let newest_two = lines(&c.ok(&["ps", "-a", "-n", "2", "--format", "{{.Names}}"]));
+        assert_eq!(
+            newest_two,
+            [plain.clone(), red.clone()],
+            "ps -n 2, newest first"
+        );
+        let red_id = d.id_of(&red);
+        assert_eq!(
+            names(&["-a", "--filter", &format!("id={}", &red_id[..12])]),
+            [red.as_str()]
+        );
+        assert_eq!(
+            names(&["-a", "--filter", &format!("before={red}")]),
+            [blue.as_str()]
+        );
+        assert_eq!(
+            names(&["-a", "--filter", &format!("since={red}")]),
+            [plain.as_str()]
+        );
         let status = c.ok(&["ps", "-a", "--filter", &format!("name={plain}")]);
         assert!(status.contains("Exited (2)"), "{status}");
         c.ok(&["rm", "-f", &blue, &red, &plain]);

@@ -233,7 +233,16 @@ fn cgroup_limits_cannot_be_changed_from_inside() {
             "the memory limit was raised"
         );
         let mounts = c.ok(&["exec", &name, "grep", " cgroup ", "/proc/mounts"]);
+        // The mount visible at each cgroup path is the last one listed for it (a
+        // read-only bind stacked on the runtime's read-write mount counts as read-only).
+        let mut visible: std::collections::BTreeMap<String, String> = Default::default();
         for line in mounts.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() > 3 {
+                visible.insert(fields[1].to_string(), line.to_string());
+            }
+        }
+        for line in visible.values() {
             let options = line.split_whitespace().nth(3).unwrap_or("");
             assert!(
                 options.split(',').any(|o| o == "ro"),

@@ -36,12 +36,11 @@ impl Engine {
                         .as_ref()
                         .map(|p| p.name.as_str())
                         .unwrap_or("");
+                    // As dockerd: `always` comes back even after a manual stop (that
+                    // stop lasts until the daemon restarts), `unless-stopped` does not.
                     let wants_start = policy == "always"
                         || (policy == "unless-stopped" && !record.state.manually_stopped);
-                    if wants_start
-                        && !record.state.manually_stopped
-                        && record.state.status == Status::Exited
-                    {
+                    if wants_start && record.state.status == Status::Exited {
                         if let Err(e) = self.container_start(&record.id).await {
                             tracing::warn!(
                                 "restarting {} at daemon start: {}",

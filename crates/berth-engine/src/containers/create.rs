@@ -246,6 +246,15 @@ fn validate_host_config(request: &CreateRequest) -> Result<(), ApiError> {
             "Conflicting options: Nano CPUs and CPU Period cannot both be set",
         ));
     }
+    if host.nano_cpus > 0 {
+        // moby: at least 0.01 CPU, at most the CPUs this process may run on.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
+        if host.nano_cpus < 10_000_000 || host.nano_cpus > cpus * 1_000_000_000 {
+            return Err(ApiError::invalid(format!(
+                "range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
+            )));
+        }
+    }
     Ok(())
 }
 

@@ -87,7 +87,11 @@ impl Engine {
             if !matches_filters(&record, filters, self) {
                 continue;
             }
-            let rw_size = if options.size { self.containers_dir_size(&record) } else { None };
+            let rw_size = if options.size {
+                self.containers_dir_size(&record)
+            } else {
+                None
+            };
             let mut value = summary(&record, options.size, &rw_size);
             value["Ports"] = crate::networks::view::summary_ports(&record);
             value["NetworkSettings"] = json!({

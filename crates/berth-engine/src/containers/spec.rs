@@ -56,7 +56,10 @@ pub fn runtime_config(inputs: SpecInputs<'_>) -> Result<ContainerConfig, ApiErro
         security_opt: host.security_opt.clone().unwrap_or_default(),
         readonly_rootfs: host.readonly_rootfs,
         masked_paths: host.masked_paths.clone(),
-        readonly_paths: host.readonly_paths.clone(),
+        readonly_paths: host
+            .readonly_paths
+            .clone()
+            .or_else(|| (!host.privileged).then(readonly_paths_with_cgroups)),
         network: namespace("net", network_mode(&host.network_mode))?,
         pid: namespace("pid", &host.pid_mode)?,
         ipc: namespace("ipc", &host.ipc_mode)?,
@@ -205,4 +208,29 @@ fn mount_point(mount: &MountRecord) -> Result<MountPoint, ApiError> {
         point.propagation = Some(mount.propagation.clone());
     }
     Ok(point)
+}
+
+/// Docker's read-only paths plus, on a cgroup v1 host, each controller under
+/// `/sys/fs/cgroup`: the runtime mounts them read-write, and a container must not lift
+/// its own limits (`echo max > /sys/fs/cgroup/pids/pids.max`).
+fn readonly_paths_with_cgroups() -> Vec<String> {
+    let mut paths = berth_runtime::spec::docker_readonly_paths();
+    let root = Path::new("/sys/fs/cgroup");
+    if root.join("cgroup.controllers").exists() {
+        return paths; // v2: the cgroup namespace and a read-only mount already cover it
+    }
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for entry in entries.flatten() {
+            // Follows symlinks (`cpu -> cpu,cpuacct`): the runtime mounts those names too.
+            let is_dir = entry.path().is_dir();
+            if is_dir {
+                paths.push(format!(
+                    "/sys/fs/cgroup/{}",
+                    entry.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    paths.sort();
+    paths
 }

@@ -77,6 +77,21 @@ impl Engine {
                     engine.volumes_mount(&record.id, &record.mount_points)?;
                     engine.volumes_copy_up(&rootfs, &record.mount_points)?;
                     let etc = etc_files::write(&dir, &record, embedded_dns)?;
+                    // dockerd creates a missing working directory (owned by the user)
+                    // before the start, and refuses one that is a file.
+                    if !record.config.working_dir.is_empty() {
+                        let group_add = record.host_config.group_add.clone().unwrap_or_default();
+                        let user =
+                            berth_runtime::user::resolve(&rootfs, &record.config.user, &group_add)
+                                .map_err(|e| ApiError::invalid(e.to_string()))?;
+                        berth_runtime::spec::ensure_working_dir(
+                            &rootfs,
+                            &record.config.working_dir,
+                            user.uid,
+                            user.gid,
+                        )
+                        .map_err(|e| ApiError::invalid(e.to_string()))?;
+                    }
                     let config = runtime_config(SpecInputs {
                         record: &record,
                         rootfs: rootfs.clone(),
@@ -132,6 +147,7 @@ impl Engine {
                     }
                 };
                 etc_files::add_own_addresses(&container.dir, &record, &networks);
+                apply_oom_kill_disable(&record);
                 let _ = container.update(|r| r.state.networks = networks);
                 // Attachers connect first, then the process runs.
                 self.hand_over_attachers(container).await;
@@ -290,4 +306,16 @@ fn log_tag(record: &super::Record, template: Option<&str>) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `--oom-kill-disable` on cgroup v1: libcontainer 0.7 leaves `memory.oom_control` at 0
+/// whatever the spec says, so the engine sets it between create and start.
+fn apply_oom_kill_disable(record: &super::Record) {
+    if record.host_config.oom_kill_disable != Some(true) || super::introspect::cgroup::is_v2() {
+        return;
+    }
+    let path = super::introspect::cgroup::dir(record, "memory").join("memory.oom_control");
+    if let Err(e) = std::fs::write(&path, "1") {
+        tracing::warn!("disabling the OOM killer of {}: {e}", record.id);
+    }
 }

@@ -84,9 +84,15 @@ fn chain(err: &dyn std::error::Error) -> String {
 /// Maps libcontainer's messages to Docker's (`exec: "x": executable file not found in $PATH`).
 fn classify(message: String, argv0: &str) -> Failure {
     if message.contains("not found in $PATH") || message.contains("No such file or directory") {
+        // Docker's wording: a path is stat'ed, a bare name is looked up in $PATH.
+        let message = if argv0.contains('/') {
+            format!("exec: \"{argv0}\": stat {argv0}: no such file or directory")
+        } else {
+            format!("exec: \"{argv0}\": executable file not found in $PATH")
+        };
         Failure {
             kind: FailureKind::NotFound,
-            message: format!("exec: \"{argv0}\": executable file not found in $PATH"),
+            message,
         }
     } else if message.contains("does not have correct permissions")
         || message.contains("Permission denied")

@@ -155,9 +155,10 @@ pub async fn by_id(
         ("PUT", "archive") => {
             let path = archive_path(&params)?;
             let no_overwrite = params.bool("noOverwriteDirNonDir");
+            let copy_uid_gid = params.bool("copyUIDGID");
             let reader = super::streams::body_reader(request.into_body());
             engine
-                .container_archive_put(&id, &path, reader, no_overwrite)
+                .container_archive_put(&id, &path, reader, no_overwrite, copy_uid_gid)
                 .await?;
             Ok(StatusCode::OK.into_response())
         }

@@ -3,6 +3,7 @@
 //! container is frozen while its files are read or written so that no process inside
 //! can swap a directory for a symlink half-way (the race of CVE-2018-15664).
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
@@ -130,6 +131,7 @@ impl Engine {
         path: &str,
         input: Box<dyn Read + Send>,
         no_overwrite_dir_non_dir: bool,
+        copy_uid_gid: bool,
     ) -> Result<(), ApiError> {
         let container = self.containers.get(reference)?;
         let _op = container.op.lock().await;
@@ -155,7 +157,7 @@ impl Engine {
                     )))
                 }
             }
-            extract(&root, &dest, input, no_overwrite_dir_non_dir)
+            extract(&root, &dest, input, no_overwrite_dir_non_dir, copy_uid_gid)
         })
         .await
         .map_err(|e| ApiError::system(e.to_string()))?;
@@ -177,9 +179,14 @@ fn resolve_keep_last(root: &Path, path: &str) -> Result<PathBuf, ApiError> {
     })
 }
 
-/// The top-level name in the archive: the path's last component (`/` for the root).
+/// The top-level name in the archive: the path's last component (`/` for the root), or
+/// `.` for `dir/.` (the directory's contents), as dockerd names it: docker clients rename
+/// `./...` entries to put the contents under another name.
 fn archive_name(path: &str) -> String {
-    let trimmed = path.trim_end_matches("/.").trim_end_matches('/');
+    if path.ends_with("/.") || path == "." {
+        return ".".into();
+    }
+    let trimmed = path.trim_end_matches('/');
     Path::new(trimmed)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -240,17 +247,134 @@ fn stat_in(root: &Path, path: &str, id: &str) -> Result<PathStat, ApiError> {
 }
 
 fn write_tar(host: &Path, name: &str, out: Box<dyn Write + Send>) -> Result<(), ApiError> {
-    let mut builder = tar::Builder::new(out);
-    builder.follow_symlinks(false);
-    let meta = std::fs::symlink_metadata(host).map_err(|e| ApiError::system(e.to_string()))?;
-    let result = if meta.is_dir() {
-        builder.append_dir_all(name, host)
-    } else {
-        builder.append_path_with_name(host, name)
+    let mut tree = TreeTar {
+        builder: tar::Builder::new(out),
+        links: HashMap::new(),
     };
-    result
-        .and_then(|()| builder.finish())
+    tree.add(host, name.to_string())
+        .and_then(|()| tree.builder.finish())
         .map_err(|e| ApiError::system(format!("writing the archive: {e}")))
+}
+
+/// A file tree as a tar the way dockerd writes `docker cp` archives: entries in name
+/// order under the top name, modes, owners and times kept, symlinks as symlinks, hard
+/// links as link entries, devices and fifos as such, sockets skipped. Names starting
+/// with `./` are kept verbatim (through PAX records), since clients rebase them.
+struct TreeTar<W: Write> {
+    builder: tar::Builder<W>,
+    /// (device, inode) → the first name written, for hard links.
+    links: HashMap<(u64, u64), String>,
+}
+
+impl<W: Write> TreeTar<W> {
+    fn add(&mut self, path: &Path, name: String) -> std::io::Result<()> {
+        use std::os::unix::fs::FileTypeExt;
+        use tar::{EntryType, Header};
+        let meta = std::fs::symlink_metadata(path)?;
+        let kind = meta.file_type();
+        let mut header = Header::new_gnu();
+        header.set_mode(meta.mode() & 0o7777);
+        header.set_uid(meta.uid() as u64);
+        header.set_gid(meta.gid() as u64);
+        header.set_mtime(meta.mtime().max(0) as u64);
+        header.set_size(0);
+        if kind.is_dir() {
+            header.set_entry_type(EntryType::Directory);
+            self.append(&mut header, &format!("{name}/"), None, std::io::empty())?;
+            let mut children: Vec<_> = std::fs::read_dir(path)?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<std::io::Result<_>>()?;
+            children.sort();
+            for child in children {
+                let child_name = format!("{name}/{}", child.to_string_lossy());
+                self.add(&path.join(&child), child_name)?;
+            }
+        } else if kind.is_symlink() {
+            header.set_entry_type(EntryType::Symlink);
+            let target = std::fs::read_link(path)?.display().to_string();
+            self.append(&mut header, &name, Some(&target), std::io::empty())?;
+        } else if kind.is_file() {
+            if meta.nlink() > 1 {
+                let key = (meta.dev(), meta.ino());
+                if let Some(first) = self.links.get(&key).cloned() {
+                    header.set_entry_type(EntryType::Link);
+                    return self.append(&mut header, &name, Some(&first), std::io::empty());
+                }
+                self.links.insert(key, name.clone());
+            }
+            header.set_entry_type(EntryType::Regular);
+            header.set_size(meta.len());
+            // Exactly the announced size even if the file changes meanwhile.
+            let file = std::fs::File::open(path)?;
+            let data = file
+                .take(meta.len())
+                .chain(std::io::repeat(0))
+                .take(meta.len());
+            self.append(&mut header, &name, None, data)?;
+        } else if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() {
+            header.set_entry_type(if kind.is_char_device() {
+                EntryType::Char
+            } else if kind.is_block_device() {
+                EntryType::Block
+            } else {
+                EntryType::Fifo
+            });
+            header.set_device_major(libc::major(meta.rdev()))?;
+            header.set_device_minor(libc::minor(meta.rdev()))?;
+            self.append(&mut header, &name, None, std::io::empty())?;
+        }
+        Ok(())
+    }
+
+    fn append(
+        &mut self,
+        header: &mut tar::Header,
+        name: &str,
+        link: Option<&str>,
+        data: impl Read,
+    ) -> std::io::Result<()> {
+        // The tar crate drops a leading `./`; a PAX record keeps it for readers.
+        let mut pax: Vec<(&str, &[u8])> = Vec::new();
+        if name.starts_with("./") {
+            pax.push(("path", name.as_bytes()));
+        }
+        if let Some(link) = link.filter(|l| l.starts_with("./")) {
+            if header.entry_type() == tar::EntryType::Link {
+                pax.push(("linkpath", link.as_bytes()));
+            }
+        }
+        if !pax.is_empty() {
+            self.builder.append_pax_extensions(pax)?;
+        }
+        match link {
+            Some(link) => self.builder.append_link(header, name, link),
+            None => self.builder.append_data(header, name, data),
+        }
+    }
+}
+
+/// Creates a device or fifo node from a tar entry (the tar crate would write a file).
+fn make_node(target: &Path, kind: tar::EntryType, header: &tar::Header) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let file_type = match kind {
+        tar::EntryType::Char => libc::S_IFCHR,
+        tar::EntryType::Block => libc::S_IFBLK,
+        _ => libc::S_IFIFO,
+    };
+    let mode = header.mode()? & 0o7777;
+    // Some writers leave the device fields of a fifo blank.
+    let dev = libc::makedev(
+        header.device_major().ok().flatten().unwrap_or(0),
+        header.device_minor().ok().flatten().unwrap_or(0),
+    );
+    let path = std::ffi::CString::new(target.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::other("path with a NUL byte"))?;
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
+    if unsafe { libc::mknod(path.as_ptr(), file_type | mode, dev) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // mknod applies the umask; the archive's mode wins.
+    std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
 }
 
 /// Unpacks `input` under `dest` (inside `root`): every entry's parent is resolved within
@@ -261,11 +385,13 @@ fn extract(
     dest: &Path,
     input: Box<dyn Read + Send>,
     no_overwrite_dir_non_dir: bool,
+    copy_uid_gid: bool,
 ) -> Result<(), ApiError> {
     let bad = |what: String| ApiError::invalid(what);
     let mut archive = tar::Archive::new(input);
     archive.set_preserve_permissions(true);
-    archive.set_preserve_ownerships(true);
+    // Without `copyUIDGID` (`docker cp -a`) files belong to the container's root.
+    archive.set_preserve_ownerships(copy_uid_gid);
     archive.set_unpack_xattrs(true);
     let dest_in_container = Path::new("/").join(dest.strip_prefix(root).unwrap_or(Path::new("")));
     let entries = archive
@@ -328,6 +454,21 @@ fn extract(
             })?;
             continue;
         }
+        if matches!(
+            kind,
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo
+        ) {
+            make_node(&target, kind, entry.header()).map_err(|e| {
+                ApiError::system(format!("extracting {}: {e}", in_container.display()))
+            })?;
+            if copy_uid_gid {
+                let (uid, gid) = (entry.header().uid(), entry.header().gid());
+                if let (Ok(uid), Ok(gid)) = (uid, gid) {
+                    let _ = std::os::unix::fs::lchown(&target, Some(uid as u32), Some(gid as u32));
+                }
+            }
+            continue;
+        }
         entry
             .unpack(&target)
             .map_err(|e| ApiError::system(format!("extracting {}: {e}", in_container.display())))?;
@@ -353,4 +494,65 @@ fn clean_relative(path: &Path) -> Result<PathBuf, ApiError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(tar: &[u8]) -> Vec<(String, tar::EntryType, String)> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let link = e
+                    .link_name()
+                    .unwrap()
+                    .map(|l| l.display().to_string())
+                    .unwrap_or_default();
+                (
+                    String::from_utf8_lossy(&e.path_bytes()).into_owned(),
+                    e.header().entry_type(),
+                    link,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hard_links_and_contents_names() {
+        let dir = std::env::temp_dir().join(format!("berth-archive-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("d/sub")).unwrap();
+        std::fs::write(dir.join("d/sub/a.txt"), b"x").unwrap();
+        std::fs::hard_link(dir.join("d/sub/a.txt"), dir.join("d/b")).unwrap();
+        std::os::unix::fs::symlink("sub/a.txt", dir.join("d/l")).unwrap();
+        let write = |name: &str| {
+            let mut out = Vec::new();
+            let mut tree = TreeTar {
+                builder: tar::Builder::new(&mut out),
+                links: HashMap::new(),
+            };
+            tree.add(&dir.join("d"), name.to_string()).unwrap();
+            tree.builder.finish().unwrap();
+            drop(tree);
+            out
+        };
+        let named = entries(&write("d"));
+        let names: Vec<&str> = named.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names, ["d/", "d/b", "d/l", "d/sub/", "d/sub/a.txt"]);
+        assert_eq!(named[4].1, tar::EntryType::Link);
+        assert_eq!(named[4].2, "d/b");
+        assert_eq!(named[2].1, tar::EntryType::Symlink);
+        let contents = entries(&write("."));
+        let names: Vec<&str> = contents.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names, ["./", "./b", "./l", "./sub/", "./sub/a.txt"]);
+        assert_eq!(contents[4].2, "./b");
+        assert_eq!(archive_name("/tmp/d/."), ".");
+        assert_eq!(archive_name("/tmp/d/"), "d");
+        assert_eq!(archive_name("/etc/passwd"), "passwd");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -62,7 +62,8 @@ impl Engine {
             config,
             author: (!request.author.is_empty()).then(|| request.author.clone()),
             comment: (!request.comment.is_empty()).then(|| request.comment.clone()),
-            created_by: None,
+            // docker records the container's command as the layer's origin.
+            created_by: record.config.cmd.as_ref().map(|cmd| cmd.join(" ")),
             container: Some(record.id.clone()),
             reference,
         };

@@ -104,10 +104,8 @@ impl<W: Write> Packer<W> {
                 EntryType::Fifo
             };
             let mut h = header(&meta, entry_kind);
-            if !kind.is_fifo() {
-                h.set_device_major(libc::major(meta.rdev()))?;
-                h.set_device_minor(libc::minor(meta.rdev()))?;
-            }
+            h.set_device_major(libc::major(meta.rdev()))?;
+            h.set_device_minor(libc::minor(meta.rdev()))?;
             self.builder
                 .append_data(&mut h, &name, io::empty())
                 .map_err(context)?;

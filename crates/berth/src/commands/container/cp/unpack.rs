@@ -239,8 +239,9 @@ pub fn unpack(input: impl Read, options: &Unpack) -> io::Result<u64> {
                 })?;
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                let major = header.device_major()?.unwrap_or(0);
-                let minor = header.device_minor()?.unwrap_or(0);
+                // Some writers leave the device fields of a fifo blank.
+                let major = header.device_major().ok().flatten().unwrap_or(0);
+                let minor = header.device_minor().ok().flatten().unwrap_or(0);
                 mknod(&dest, kind, mode, major, minor)?;
                 if let Some((uid, gid)) = owner {
                     lchown(&dest, uid, gid)?;
