@@ -77,11 +77,7 @@ pub fn resize_terminal_of(needle: &str, rows: u16, cols: u16) -> bool {
     let Some(pid) = client_pids(needle).into_iter().next() else {
         return false;
     };
-    let Ok(tty) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(format!("/proc/{pid}/fd/0"))
-    else {
+    let Some(tty) = open_terminal_of(pid) else {
         return false;
     };
     let size = libc::winsize {
@@ -92,6 +88,52 @@ pub fn resize_terminal_of(needle: &str, rows: u16, cols: u16) -> bool {
     };
     // SAFETY: TIOCSWINSZ reads one winsize from the pointer; `tty` is an open terminal.
     unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, &size) == 0 }
+}
+
+/// The terminal on a process's standard input, opened again (never as our controlling
+/// terminal).
+fn open_terminal_of(pid: i32) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(format!("/proc/{pid}/fd/0"))
+        .ok()
+}
+
+/// Bytes typed on the terminal of the process whose command line contains `needle` that
+/// it has not read yet (`None` when there is no such process). A test typing a key
+/// sequence one key per read waits for this to reach 0 between keys.
+pub fn unread_input_of(needle: &str) -> Option<i32> {
+    let pid = client_pids(needle).into_iter().next()?;
+    let tty = open_terminal_of(pid)?;
+    let mut pending: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer; `tty` is an open terminal.
+    let rc = unsafe { libc::ioctl(tty.as_raw_fd(), libc::FIONREAD, &mut pending) };
+    (rc == 0).then_some(pending)
+}
+
+/// The read system calls made so far by the process whose command line contains
+/// `needle` (`syscr` of `/proc/<pid>/io`).
+pub fn reads_of(needle: &str) -> Option<u64> {
+    let pid = client_pids(needle).into_iter().next()?;
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscr:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Types one key on a terminal and waits until the process whose command line contains
+/// `needle` has read it, so that the next key arrives in a read of its own (docker's
+/// escape proxy treats several keys in one read as a paste).
+pub fn type_key(pty: &mut crate::containers::Pty, needle: &str, key: &str) {
+    let before = reads_of(needle);
+    pty.send(key);
+    let read = crate::wait_for(SETTLE, || {
+        reads_of(needle) > before && unread_input_of(needle) == Some(0)
+    });
+    assert!(read, "the client did not read {key:?}:\n{}", pty.output());
 }
 
 /// Whether this host runs the unified cgroup v2 hierarchy.

@@ -5,7 +5,9 @@
 //! interactive shell on a terminal (raw mode, size, resize, detach keys).
 
 use berth_tests::containers::{for_each_client, terminal_lines, Pty, TestDaemon, SETTLE};
-use berth_tests::introspect::{client_pids, eventually, resize_terminal_of, start_container};
+use berth_tests::introspect::{
+    client_pids, eventually, resize_terminal_of, start_container, type_key,
+};
 
 #[test]
 fn exec_runs_commands_with_flags() {
@@ -265,7 +267,8 @@ fn exec_interactive_shell_on_a_terminal() {
         pty.expect("# ", SETTLE);
         pty.send("echo attached\r");
         pty.expect("attached", SETTLE);
-        pty.send("\x10");
+        // Each key in its own read, as typed: docker's escape proxy ignores pastes.
+        type_key(&mut pty, &needle, "\x10");
         pty.send("\x11");
         let status = pty.wait(SETTLE).expect("the client detaches");
         assert_eq!(status.code(), Some(1), "{}", pty.output());
@@ -279,7 +282,7 @@ fn exec_interactive_shell_on_a_terminal() {
         let mut pty =
             Pty::spawn(c.command(&["exec", "-it", "--detach-keys", "ctrl-a,x", &name, "sh"]));
         pty.expect("# ", SETTLE);
-        pty.send("\x01");
+        type_key(&mut pty, &format!("ctrl-a,x {name} sh"), "\x01");
         pty.send("x");
         let status = pty.wait(SETTLE).expect("the client detaches");
         assert_eq!(status.code(), Some(1), "{}", pty.output());

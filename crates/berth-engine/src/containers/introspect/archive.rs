@@ -101,9 +101,23 @@ impl Engine {
         out: Box<dyn Write + Send>,
         ready: tokio::sync::oneshot::Sender<Result<PathStat, ApiError>>,
     ) -> Result<(), ApiError> {
-        let container = self.containers.get(reference)?;
+        // Errors before the stat go to the caller through `ready` too: it answers the
+        // request with them (a 404 for a missing container).
+        let container = match self.containers.get(reference) {
+            Ok(container) => container,
+            Err(e) => {
+                let _ = ready.send(Err(e.clone()));
+                return Err(e);
+            }
+        };
         let _op = container.op.lock().await;
-        let access = self.open_root(&container).await?;
+        let access = match self.open_root(&container).await {
+            Ok(access) => access,
+            Err(e) => {
+                let _ = ready.send(Err(e.clone()));
+                return Err(e);
+            }
+        };
         let root = access.root.clone();
         let path = path.to_string();
         let id = container.id.clone();
