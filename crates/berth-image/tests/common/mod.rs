@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+/// The tar builders of berth-store's tests, shared rather than copied.
+#[path = "../../../berth-store/tests/common/mod.rs"]
 pub mod tars;
 
 use std::path::Path;
