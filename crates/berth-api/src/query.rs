@@ -39,6 +39,53 @@ pub fn parse_timestamp(name: &str, value: &str) -> Result<i128, ApiError> {
     Ok(secs * 1_000_000_000 + nanos)
 }
 
+/// Go's `time.ParseDuration`: a sequence of number+unit (`ns us µs ms s m h`), optional
+/// sign. Returns nanoseconds; `None` when the text is not a duration. Docker accepts
+/// these wherever it takes a relative time (`--since 10m`, `until=24h`).
+pub fn parse_go_duration(text: &str) -> Option<i64> {
+    let (negative, mut rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if number_end == 0 {
+            return None;
+        }
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += number * scale;
+    }
+    Some(if negative {
+        -total as i64
+    } else {
+        total as i64
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +98,16 @@ mod tests {
         for f in ["", "0", "no", "FALSE", "none"] {
             assert!(!parse_bool(f), "{f}");
         }
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("10m"), Some(600_000_000_000));
+        assert_eq!(parse_go_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_go_duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(parse_go_duration("-2s"), Some(-2_000_000_000));
+        assert_eq!(parse_go_duration("12"), None);
+        assert_eq!(parse_go_duration("abc"), None);
     }
 
     #[test]

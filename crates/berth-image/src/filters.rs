@@ -17,7 +17,7 @@ pub fn truthy(value: &str) -> Option<bool> {
 /// with optional fraction.
 pub fn parse_until(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     if value != "0" {
-        if let Some(nanos) = parse_go_duration(value) {
+        if let Some(nanos) = berth_api::query::parse_go_duration(value) {
             return Ok(now - chrono::Duration::nanoseconds(nanos));
         }
     }
@@ -52,48 +52,6 @@ pub fn parse_until(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Str
     Err(format!(
         "failed to parse value as time or duration: {value:?}"
     ))
-}
-
-/// Go's `time.ParseDuration`, in nanoseconds.
-fn parse_go_duration(text: &str) -> Option<i64> {
-    let (negative, mut rest) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if number_end == 0 {
-            return None;
-        }
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += number * scale;
-    }
-    let nanos = total as i64;
-    Some(if negative { -nanos } else { nanos })
 }
 
 /// Go's `path.Match`: `*` and `?` do not cross `/`; `[...]` classes with ranges and `^`;

@@ -10,7 +10,7 @@ pub fn to_api_timestamp(value: &str, now: DateTime<Utc>) -> Result<String, Strin
         return Ok(String::new());
     }
     // "0" is the epoch, not a zero duration, as docker's GetTimestamp decides.
-    if let Some(nanos) = parse_go_duration(value).filter(|_| value != "0") {
+    if let Some(nanos) = berth_api::query::parse_go_duration(value).filter(|_| value != "0") {
         let at = now - chrono::Duration::nanoseconds(nanos);
         return Ok(format_timestamp(at));
     }
@@ -59,63 +59,9 @@ fn is_unix_timestamp(value: &str) -> bool {
         && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Go's `time.ParseDuration`: a sequence of number+unit (`ns us µs ms s m h`), optional
-/// sign. Returns nanoseconds; `None` when the text is not a duration.
-pub fn parse_go_duration(text: &str) -> Option<i64> {
-    let (negative, mut rest) = match text.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if number_end == 0 {
-            return None;
-        }
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += number * scale;
-    }
-    Some(if negative {
-        -total as i64
-    } else {
-        total as i64
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_go_duration("10m"), Some(600_000_000_000));
-        assert_eq!(parse_go_duration("1h30m"), Some(5_400_000_000_000));
-        assert_eq!(parse_go_duration("1.5s"), Some(1_500_000_000));
-        assert_eq!(parse_go_duration("12"), None);
-        assert_eq!(parse_go_duration("abc"), None);
-    }
 
     #[test]
     fn timestamps() {

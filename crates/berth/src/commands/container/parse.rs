@@ -58,7 +58,7 @@ pub fn parse_bool(value: &str) -> Option<bool> {
 
 /// Go's `time.ParseDuration` in nanoseconds, with its error messages.
 pub fn parse_duration(value: &str) -> Result<i64, String> {
-    if let Some(nanos) = crate::timespec::parse_go_duration(value) {
+    if let Some(nanos) = berth_api::query::parse_go_duration(value) {
         return Ok(nanos);
     }
     let digits = value.trim_start_matches(['-', '+']);
