@@ -11,6 +11,7 @@ mod client;
 mod containers;
 mod daemon;
 mod dockerd;
+mod extras;
 mod http;
 mod imagegen;
 mod images;
@@ -49,6 +50,7 @@ enum Suite {
     System,
     Images,
     Containers,
+    Extras,
     All,
 }
 
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Some("system") => parse_options(&args[1..]).and_then(|o| bench(Suite::System, &o)),
         Some("images") => parse_options(&args[1..]).and_then(|o| bench(Suite::Images, &o)),
         Some("containers") => parse_options(&args[1..]).and_then(|o| bench(Suite::Containers, &o)),
+        Some("extras") => parse_options(&args[1..]).and_then(|o| bench(Suite::Extras, &o)),
         Some("all") => parse_options(&args[1..]).and_then(|o| bench(Suite::All, &o)),
         _ => parse_options(&args).and_then(|o| bench(Suite::All, &o)),
     };
@@ -137,6 +140,9 @@ fn bench(suite: Suite, options: &Options) -> Result<(), String> {
     }
     if matches!(suite, Suite::Containers | Suite::All) {
         containers::run(&bin_dir, options)?;
+    }
+    if matches!(suite, Suite::Extras | Suite::All) {
+        extras::run(&bin_dir, options)?;
     }
     Ok(())
 }
