@@ -35,6 +35,11 @@ fn private_args(dir: &TempDir) -> Vec<String> {
         dir.join("berthd.pid").display().to_string(),
         "-H".into(),
         format!("unix://{}", dir.join("berth.sock").display()),
+        // Never the production bridge or chains (see the harness's base flags).
+        "--bridge".into(),
+        "none".into(),
+        "--firewall-chain-prefix".into(),
+        berth_tests::test_chain_prefix(),
     ]
 }
 

@@ -61,9 +61,6 @@ async fn run(mut config: DaemonConfig, log_handle: logging::Handle) -> anyhow::R
     let _lock = lock::lock_data_root(&config.data_root)?;
     let _pidfile = lock::PidFile::create(&config.pidfile)?;
 
-    let engine = Engine::open(engine_config(&config)).context("opening the engine state")?;
-    engine.restore().await;
-
     let tls_acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let mut bound = Vec::new();
     let mut socket_paths = Vec::new();
@@ -91,6 +88,11 @@ async fn run(mut config: DaemonConfig, log_handle: logging::Handle) -> anyhow::R
         tracing::info!("API listening on {host}");
         bound.push((listener, tls));
     }
+
+    // The engine opens only once every listener is bound: a daemon that cannot serve
+    // (socket in use, bad address) leaves no bridge or firewall rule behind.
+    let engine = Engine::open(engine_config(&config)).context("opening the engine state")?;
+    engine.restore().await;
 
     let shutdown = CancellationToken::new();
     let state = routes::AppState {
