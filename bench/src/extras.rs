@@ -141,7 +141,76 @@ pub fn run(bin_dir: &Path, options: &Options) -> Result<(), String> {
         let exec = docker.timing(runs.max(20), &["exec", "benchexec", "true"])?;
         report("berthd exec CTR true (docker CLI, wall)", exec.line());
     }
+    introspection(&berth, &work, runs)?;
     berth.run(&["rm", "-f", "benchexec"])?;
+    Ok(())
+}
+
+/// `stats --no-stream` over 100 running containers, `commit` of a 100 MB change, and
+/// `cp` of a 100 MB file out of a container.
+fn introspection(berth: &Client, work: &TempDir, runs: usize) -> Result<(), String> {
+    const STATS_CONTAINERS: usize = 100;
+    let mut ids = Vec::new();
+    let result = (|| {
+        for _ in 0..STATS_CONTAINERS {
+            let id = berth.run(&["run", "-d", "--network", "none", "busybox", "sleep", "1000"])?;
+            ids.push(id.trim().to_string());
+        }
+        let stats = berth.timing(runs.min(10), &["stats", "--no-stream"])?;
+        report(
+            &format!(
+                "berthd stats --no-stream, {STATS_CONTAINERS} running containers (berth CLI, wall)"
+            ),
+            format!("{} (goal <= 50 ms)", stats.line()),
+        );
+        Ok::<_, String>(())
+    })();
+    if !ids.is_empty() {
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids.iter().map(String::as_str));
+        berth.run(&args)?;
+    }
+    result?;
+
+    berth.run(&[
+        "run",
+        "-d",
+        "--name",
+        "benchcommit",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 104857600 /dev/urandom > /big && sleep 1000",
+    ])?;
+    // The write is done once the file has its full size.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let size = berth
+            .run(&["exec", "benchcommit", "stat", "-c", "%s", "/big"])
+            .unwrap_or_default();
+        if size.trim() == "104857600" {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err("the 100 MB file was not written within 60 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, commit) = berth.timed(&["commit", "benchcommit", "bench/committed:latest"])?;
+    report(
+        "berthd commit of a 100 MB change (berth CLI, wall)",
+        ms(commit),
+    );
+    let dest = work.join("big.out");
+    let (_, copy) = berth.timed(&["cp", "benchcommit:/big", &dest.display().to_string()])?;
+    report(
+        "berthd cp of a 100 MB file out of a container (berth CLI, wall)",
+        format!("{} ({:.0} MB/s)", ms(copy), 104.8576 / copy.as_secs_f64()),
+    );
+    berth.run(&["rm", "-f", "benchcommit"])?;
+    berth.run(&["rmi", "bench/committed:latest"])?;
     Ok(())
 }
 
