@@ -223,7 +223,6 @@ fn exec_inspect_and_events() {
 /// `exec -it CTR sh` on a terminal: a real shell with our size, following resizes,
 /// exiting with the shell's code; ctrl-p ctrl-q (or `--detach-keys`) detaches.
 #[test]
-#[ignore = "flaky: under load the berth CLI's SIGWINCH sometimes never becomes an exec resize (seen 1 run in 4); open bug"]
 fn exec_interactive_shell_on_a_terminal() {
     let d = TestDaemon::start();
     for_each_client(&d, |c| {

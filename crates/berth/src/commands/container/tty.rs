@@ -103,6 +103,9 @@ pub async fn nudge_size(client: &mut Client, path_prefix: &str) {
 /// Sends our size now (retrying briefly, the process may not have its TTY yet) and on every
 /// `SIGWINCH`. `path_prefix` is `/containers/{id}` or `/exec/{id}`.
 pub fn monitor_size(mut client: Client, path_prefix: String) {
+    // Listen before the first resize: a window change while that is under way must not
+    // be lost (SIGWINCH is ignored until a handler exists).
+    let winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change());
     tokio::spawn(async move {
         for attempt in 0..10u64 {
             if resize(&mut client, &path_prefix).await.is_ok() {
@@ -110,9 +113,7 @@ pub fn monitor_size(mut client: Client, path_prefix: String) {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10 * (attempt + 1))).await;
         }
-        let Ok(mut winch) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
-        else {
+        let Ok(mut winch) = winch else {
             return;
         };
         while winch.recv().await.is_some() {
