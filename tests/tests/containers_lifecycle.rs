@@ -140,6 +140,13 @@ fn detached_run_is_seen_by_ps_and_inspect() {
         assert_eq!(v["Args"], json!(["300"]));
         assert_eq!(v["Config"]["Image"], "busybox");
         assert_eq!(v["RestartCount"], 0);
+        // `/info` counts it as running.
+        let info = d.api("GET", "/info", None).json();
+        assert!(
+            info["ContainersRunning"].as_u64().unwrap_or(0) >= 1,
+            "/info does not count the running container: {}",
+            info["ContainersRunning"]
+        );
         assert!(
             v["Image"]
                 .as_str()

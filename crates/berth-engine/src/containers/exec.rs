@@ -47,6 +47,14 @@ pub struct Execs {
 }
 
 impl Execs {
+    /// Drops the exec records of a removed container (dockerd forgets them too).
+    pub(crate) fn forget_container(&self, container_id: &str) {
+        self.by_id
+            .lock()
+            .expect("execs poisoned")
+            .retain(|_, e| e.container_id != container_id);
+    }
+
     fn get(&self, id: &str) -> Result<ExecRecord, ApiError> {
         self.by_id
             .lock()

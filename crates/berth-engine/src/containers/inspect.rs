@@ -7,6 +7,12 @@ use super::etc_files;
 use crate::Engine;
 
 impl Engine {
+    /// Whether a container exists (by ID, name or prefix) and was created with a TTY: what
+    /// stream handlers need, without building a whole inspect document (layer lookups).
+    pub fn container_tty(&self, reference: &str) -> Result<bool, ApiError> {
+        Ok(self.containers.get(reference)?.snapshot().config.tty)
+    }
+
     pub fn container_inspect(&self, reference: &str, size: bool) -> Result<Value, ApiError> {
         let container = self.containers.get(reference)?;
         let record = container.snapshot();

@@ -95,7 +95,7 @@ impl Engine {
             let mut value = summary(&record, options.size, &rw_size);
             value["Ports"] = crate::networks::view::summary_ports(&record);
             value["NetworkSettings"] = json!({
-                "Networks": crate::networks::view::network_settings(&record, &self.networks)["Networks"].clone()
+                "Networks": crate::networks::view::networks_by_name(&record, &self.networks)
             });
             out.push(value);
             if options.limit.is_some_and(|n| out.len() >= n) {

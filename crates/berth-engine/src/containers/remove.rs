@@ -40,6 +40,9 @@ impl Engine {
             .map_err(|e| ApiError::system(format!("removing {}: {e}", container.dir.display())))?;
         self.containers.remove(&record.id);
         self.containers.release_name(&record.name);
+        // In-memory state kept per container goes with it.
+        self.stats_cache.forget(&record.id);
+        self.execs.forget_container(&record.id);
         // References go; `rm -v` and `--rm` also take the anonymous volumes (moby's order:
         // before the container's `destroy`).
         self.volumes_unmount(&record.id, &record.mount_points);

@@ -166,10 +166,10 @@ impl Engine {
     }
 }
 
-/// `NetworkSettings` of container inspect.
-pub(crate) fn network_settings(record: &Record, networks: &super::Networks) -> Value {
+/// `NetworkSettings.Networks`: one entry per joined network (plus host/none), which is
+/// also all that `ps` shows of a container's networking.
+pub(crate) fn networks_by_name(record: &Record, networks: &super::Networks) -> Map<String, Value> {
     let mut by_name = Map::new();
-    let mut ports = Map::new();
     for attached in &record.state.networks {
         let e = &attached.endpoint;
         by_name.insert(
@@ -191,6 +191,28 @@ pub(crate) fn network_settings(record: &Record, networks: &super::Networks) -> V
                 "DNSNames": e.dns_names,
             }),
         );
+    }
+    let mode = record.host_config.network_mode.as_str();
+    if matches!(mode, "host" | "none") && record.state.status.is_live() {
+        let id = if mode == "host" {
+            &networks.host_id
+        } else {
+            &networks.none_id
+        };
+        by_name.insert(mode.to_string(), json!({
+            "IPAMConfig": null, "Links": null, "Aliases": null, "MacAddress": "", "DriverOpts": null,
+            "NetworkID": id, "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": null,
+        }));
+    }
+    by_name
+}
+
+/// `NetworkSettings` of container inspect.
+pub(crate) fn network_settings(record: &Record, networks: &super::Networks) -> Value {
+    let by_name = networks_by_name(record, networks);
+    let mut ports = Map::new();
+    for attached in &record.state.networks {
         for port in &attached.ports {
             let key = format!("{}/{}", port.container_port, port.protocol.as_str());
             let entry = ports.entry(key).or_insert_with(|| json!([]));
@@ -211,19 +233,6 @@ pub(crate) fn network_settings(record: &Record, networks: &super::Networks) -> V
     }
     if !record.state.status.is_live() {
         ports.clear();
-    }
-    let mode = record.host_config.network_mode.as_str();
-    if matches!(mode, "host" | "none") && record.state.status.is_live() {
-        let id = if mode == "host" {
-            &networks.host_id
-        } else {
-            &networks.none_id
-        };
-        by_name.insert(mode.to_string(), json!({
-            "IPAMConfig": null, "Links": null, "Aliases": null, "MacAddress": "", "DriverOpts": null,
-            "NetworkID": id, "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
-            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": null,
-        }));
     }
     let primary = record.state.networks.first();
     json!({

@@ -21,10 +21,20 @@ pub struct ObjectCounts {
 impl Engine {
     /// Counts of containers and images as the services know them now.
     pub fn object_counts(&self) -> ObjectCounts {
-        ObjectCounts {
+        let mut counts = ObjectCounts {
             images: self.image_count(),
             ..ObjectCounts::default()
+        };
+        for container in self.containers.all() {
+            match container.status() {
+                crate::containers::Status::Running | crate::containers::Status::Restarting => {
+                    counts.containers_running += 1
+                }
+                crate::containers::Status::Paused => counts.containers_paused += 1,
+                _ => counts.containers_stopped += 1,
+            }
         }
+        counts
     }
 
     /// `GET /info`.

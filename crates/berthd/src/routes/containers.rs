@@ -198,7 +198,7 @@ pub async fn prune(State(state): State<AppState>, params: Params) -> HandlerResu
 async fn wait(engine: Arc<Engine>, id: String, params: &Params) -> HandlerResult<Response> {
     let condition = WaitCondition::parse(params.get("condition").unwrap_or(""))?;
     // Resolve now so a missing container is a 404, not a broken stream.
-    engine.container_inspect(&id, false)?;
+    engine.container_tty(&id)?;
     let (tx, rx) = mpsc::channel::<Chunk>(1);
     let waiting = {
         let engine = engine.clone();
@@ -285,11 +285,7 @@ async fn attach(
         stdout: params.bool("stdout"),
         stderr: params.bool("stderr"),
     };
-    let tty = engine
-        .container_inspect(&id, false)?
-        .pointer("/Config/Tty")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
+    let tty = engine.container_tty(&id)?;
     let opener = engine.clone();
     let attached_id = id.clone();
     let open = async move { opener.container_attach(&attached_id, options).await };
@@ -416,7 +412,7 @@ async fn stats(engine: Arc<Engine>, id: String, params: &Params) -> HandlerResul
 
 /// `GET /containers/{id}/export`.
 async fn export(engine: Arc<Engine>, id: String) -> HandlerResult<Response> {
-    engine.container_inspect(&id, false)?;
+    engine.container_tty(&id)?;
     let (tx, rx) = mpsc::channel::<Chunk>(16);
     tokio::spawn(async move {
         let writer = std::io::BufWriter::with_capacity(

@@ -30,6 +30,15 @@ pub struct StatsCache {
     last: Mutex<HashMap<String, Sample>>,
 }
 
+impl StatsCache {
+    pub(crate) fn forget(&self, container_id: &str) {
+        self.last
+            .lock()
+            .expect("stats cache poisoned")
+            .remove(container_id);
+    }
+}
+
 impl Engine {
     /// One stats document. `baseline` wants a meaningful `precpu_stats` (a second sample
     /// a moment later when nothing recent is cached); `one_shot` skips that.
