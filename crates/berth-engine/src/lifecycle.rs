@@ -24,6 +24,10 @@ impl Engine {
                     tracing::info!("re-adopting running container {}", record.short_id());
                     self.restore_container_networks(&record);
                     self.watch_exit(container.clone(), record.state.shim_pid);
+                    // As dockerd: a restored container's health starts over.
+                    if container.update(crate::containers::health::reset).is_ok() {
+                        self.start_health_monitor(&container, record.state.shim_pid);
+                    }
                 }
                 Status::Running | Status::Paused | Status::Restarting | Status::Removing => {
                     // It ended while berthd was away: record that as its exit.

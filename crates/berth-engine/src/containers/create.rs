@@ -317,12 +317,13 @@ fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::ImageC
     if config.stop_signal.as_deref().is_none_or(str::is_empty) {
         config.stop_signal = defaults.stop_signal.clone();
     }
-    if config.healthcheck.is_none() {
-        config.healthcheck = defaults
+    super::health::merge(
+        &mut config.healthcheck,
+        defaults
             .healthcheck
             .as_ref()
-            .and_then(|h| serde_json::from_value(h.clone()).ok());
-    }
+            .and_then(|h| serde_json::from_value(h.clone()).ok()),
+    );
     if let Some(ports) = &defaults.exposed_ports {
         let merged = config.exposed_ports.get_or_insert_with(BTreeMap::new);
         for (port, v) in ports {

@@ -78,6 +78,9 @@ impl Engine {
             "Config": record.config,
             "NetworkSettings": crate::networks::view::network_settings(&record, &self.networks),
         });
+        if let Some(health) = &state.health {
+            value["State"]["Health"] = json!(health);
+        }
         if size {
             let rw = super::remove::dir_size(&container.dir.join("upper"));
             value["SizeRw"] = json!(rw);

@@ -47,6 +47,13 @@ impl Engine {
     pub fn container_list(&self, options: &ListOptions) -> Result<Vec<Value>, ApiError> {
         let filters = &options.filters;
         filters.validate(LIST_FILTERS)?;
+        for health in filters.get("health") {
+            if !super::health::FILTER_VALUES.contains(&health.as_str()) {
+                return Err(ApiError::invalid(format!(
+                    "Unrecognised filter value for health: {health}"
+                )));
+            }
+        }
         for status in filters.get("status") {
             if !STATUSES.contains(&status.as_str()) {
                 return Err(ApiError::invalid(format!(
@@ -124,6 +131,7 @@ fn matches_filters(record: &Record, filters: &Filters, engine: &Engine) -> bool 
             .iter()
             .any(|n| record.bare_name().contains(n.trim_start_matches('/')));
     let status_ok = filters.matches("status", record.state.status.as_str());
+    let health_ok = filters.matches("health", health_status(record));
     let exited_ok = filters.get("exited").is_empty()
         || (record.state.status == Status::Exited
             && filters
@@ -151,6 +159,7 @@ fn matches_filters(record: &Record, filters: &Filters, engine: &Engine) -> bool 
         && name_ok
         && volume_ok
         && status_ok
+        && health_ok
         && exited_ok
         && ancestor_ok
         && filters.matches_labels("label", &labels)
@@ -198,7 +207,14 @@ pub fn status_text(record: &Record) -> String {
     let human = berth_format::units::human_duration;
     match record.state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human(since(&record.state.started_at))),
+        Status::Running => match &record.state.health {
+            Some(health) => format!(
+                "Up {} ({})",
+                human(since(&record.state.started_at)),
+                health.status.ps_text()
+            ),
+            None => format!("Up {}", human(since(&record.state.started_at))),
+        },
         Status::Paused => format!("Up {} (Paused)", human(since(&record.state.started_at))),
         Status::Restarting => format!(
             "Restarting ({}) {} ago",
@@ -212,6 +228,16 @@ pub fn status_text(record: &Record) -> String {
             human(since(&record.state.finished_at))
         ),
         Status::Dead => "Dead".into(),
+    }
+}
+
+/// The health a container has for `--filter health=`: `none` without a check.
+fn health_status(record: &Record) -> &'static str {
+    match &record.state.health {
+        Some(health) if super::health::Probe::of(&record.config).is_some() => {
+            health.status.as_str()
+        }
+        _ => "none",
     }
 }
 
@@ -240,6 +266,10 @@ fn summary(record: &Record, size: bool, rw_size: &Option<u64>) -> Value {
         "HostConfig": { "NetworkMode": network_mode },
         "NetworkSettings": { "Networks": {} },
         "Mounts": super::inspect::mount_points(record),
+        "Health": {
+            "Status": if record.state.status.is_live() { health_status(record) } else { "none" },
+            "FailingStreak": record.state.health.as_ref().map_or(0, |h| h.failing_streak),
+        },
     });
     if size {
         value["SizeRw"] = json!(rw_size.unwrap_or(0));

@@ -9,6 +9,7 @@ mod etc_files;
 pub(crate) use etc_files::add_own_addresses;
 pub mod exec;
 mod exit;
+pub mod health;
 mod inspect;
 pub mod introspect;
 mod list;
@@ -80,6 +81,24 @@ impl Container {
         record
             .save(&self.dir)
             .map_err(|e| ApiError::system(format!("saving container {}: {e}", self.id)))?;
+        let snapshot = record.clone();
+        drop(record);
+        self.changed.send_modify(|n| *n += 1);
+        Ok(snapshot)
+    }
+
+    /// Changes the record and wakes waiters; persists it only when `change` says so
+    /// (frequent, low-value changes such as health probe results).
+    pub(crate) fn update_persisting_if(
+        &self,
+        change: impl FnOnce(&mut Record) -> bool,
+    ) -> Result<Record, ApiError> {
+        let mut record = self.record.lock().expect("container record poisoned");
+        if change(&mut record) {
+            record
+                .save(&self.dir)
+                .map_err(|e| ApiError::system(format!("saving container {}: {e}", self.id)))?;
+        }
         let snapshot = record.clone();
         drop(record);
         self.changed.send_modify(|n| *n += 1);

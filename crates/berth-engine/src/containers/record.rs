@@ -60,6 +60,9 @@ pub struct State {
     /// Networks joined by the running container (addresses, published ports).
     #[serde(default)]
     pub networks: Vec<crate::networks::ContainerNetworking>,
+    /// `State.Health`: set at the first start of a container with a health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::health::Health>,
 }
 
 /// Go's zero `time.Time` as moby prints it for never-set times.

@@ -175,9 +175,11 @@ impl Engine {
                     r.state.oom_killed = false;
                     r.state.manually_stopped = false;
                     r.state.mounted = true;
+                    super::health::reset(r);
                 })?;
                 self.container_event(&record, "start", &[]);
                 self.watch_exit(container.clone(), shim_pid);
+                self.start_health_monitor(container, shim_pid);
                 Ok(())
             }
             Ok(LaunchResult::Failed { kind, message }) => {
