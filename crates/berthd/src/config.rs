@@ -112,6 +112,7 @@ const FLAG_KEYS: &[(&str, &str)] = &[
     ("tlskey", "tlskey"),
     ("group", "group"),
     ("labels", "labels"),
+    ("dns", "dns"),
     ("live_restore", "live-restore"),
     ("iptables", "iptables"),
     ("registry_mirrors", "registry-mirrors"),
@@ -244,6 +245,7 @@ impl DaemonConfig {
                 ip_forward: boolean("ip-forward").unwrap_or(flags.ip_forward),
                 icc: boolean("icc").unwrap_or(flags.icc),
                 firewall_prefix: flags.firewall_prefix,
+                dns: validate_dns(list("dns")?.unwrap_or(flags.dns))?,
             },
             default_address_pools: parse_address_pools(file.get("default-address-pools"))?,
         })
@@ -351,6 +353,16 @@ fn read_config_file(path: &Path, explicit: bool) -> anyhow::Result<BTreeMap<Stri
 }
 
 /// dockerd refuses a setting given both as a flag and in the file, naming both values.
+/// `--dns` / `dns` entries must be IP addresses (dockerd's check).
+fn validate_dns(servers: Vec<String>) -> anyhow::Result<Vec<String>> {
+    for server in &servers {
+        if server.parse::<std::net::IpAddr>().is_err() {
+            bail!("{server} is not an ip address");
+        }
+    }
+    Ok(servers)
+}
+
 fn check_file_against_flags(
     path: &Path,
     file: &BTreeMap<String, Value>,

@@ -84,6 +84,10 @@ pub struct Flags {
     #[arg(long = "label", value_name = "list")]
     pub labels: Vec<String>,
 
+    /// DNS server to use
+    #[arg(long = "dns", value_name = "list")]
+    pub dns: Vec<String>,
+
     /// Enable live restore of containers when the daemon stops
     #[arg(long = "live-restore")]
     pub live_restore: bool,

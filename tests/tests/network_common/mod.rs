@@ -111,6 +111,11 @@ pub struct NetDaemon {
 
 impl NetDaemon {
     pub fn start() -> NetDaemon {
+        NetDaemon::start_with("{}", &[])
+    }
+
+    /// Starts the daemon with `daemon.json` text and extra flags.
+    pub fn start_with(config_json: &str, flags: &[&str]) -> NetDaemon {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let bridge = format!("bn{}b{n}", pid % 1000);
@@ -119,7 +124,7 @@ impl NetDaemon {
         let subnet = free_subnet();
         let exec_root = TempDir::new("bn");
         let bip = format!("{subnet}.1/24");
-        let daemon = Daemon::start_custom(Some("{}"), |d| {
+        let daemon = Daemon::start_custom(Some(config_json), |d| {
             let mut args = d.base_args();
             let at = args
                 .iter()
@@ -139,6 +144,7 @@ impl NetDaemon {
             .collect();
             berth_tests::override_flags(&mut args, &extra);
             args.extend(extra);
+            args.extend(flags.iter().map(|f| f.to_string()));
             args
         });
         let net = NetDaemon {
@@ -515,4 +521,114 @@ pub fn exists(path: &Path) -> bool {
 /// Parses `docker inspect` JSON output.
 pub fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A tiny DNS server of the test on `127.X.Y.Z:53` (a loopback address of its own):
+/// answers A queries for its one name with a fixed address, NOERROR without data for
+/// other types of that name, NXDOMAIN for everything else. Stops on drop.
+pub struct TestResolver {
+    pub ip: Ipv4Addr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Names asked, in order.
+    pub asked: std::sync::Arc<Mutex<Vec<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestResolver {
+    pub fn start(name: &str, answer: Ipv4Addr) -> TestResolver {
+        let socket = (0..50)
+            .find_map(|_| {
+                let ip = Ipv4Addr::new(127, 77, rand_octet(), rand_octet().max(2));
+                std::net::UdpSocket::bind((ip, 53)).ok()
+            })
+            .expect("a free 127.77.x.y:53 for the test resolver");
+        let ip = match socket.local_addr().expect("local addr").ip() {
+            std::net::IpAddr::V4(ip) => ip,
+            other => panic!("unexpected {other}"),
+        };
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let asked = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let thread = {
+            let stop = stop.clone();
+            let asked = asked.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1500];
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((len, from)) = socket.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    if let Some((qname, reply)) = dns_reply(&buf[..len], &name, answer) {
+                        asked.lock().unwrap_or_else(|p| p.into_inner()).push(qname);
+                        let _ = socket.send_to(&reply, from);
+                    }
+                }
+            })
+        };
+        TestResolver {
+            ip,
+            stop,
+            asked,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Drop for TestResolver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn rand_octet() -> u8 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    ((nanos / 7 + COUNTER.fetch_add(1, Ordering::Relaxed) * 31) % 250) as u8 + 2
+}
+
+/// The answer to one query packet: (asked name, reply).
+fn dns_reply(query: &[u8], name: &str, answer: Ipv4Addr) -> Option<(String, Vec<u8>)> {
+    if query.len() < 12 {
+        return None;
+    }
+    let mut at = 12;
+    let mut labels = Vec::new();
+    loop {
+        let len = *query.get(at)? as usize;
+        at += 1;
+        if len == 0 {
+            break;
+        }
+        labels.push(String::from_utf8_lossy(query.get(at..at + len)?).to_ascii_lowercase());
+        at += len;
+    }
+    let qtype = u16::from_be_bytes([*query.get(at)?, *query.get(at + 1)?]);
+    let question_end = at + 4;
+    let asked = labels.join(".");
+    let known = asked == name;
+    let mut reply = query[..question_end].to_vec();
+    // QR, opcode 0, RD copied, RA; rcode NXDOMAIN (3) for unknown names.
+    reply[2] = 0x80 | (query[2] & 0x01);
+    reply[3] = 0x80 | if known { 0 } else { 3 };
+    let answers: u16 = if known && qtype == 1 { 1 } else { 0 };
+    reply[4..6].copy_from_slice(&1u16.to_be_bytes());
+    reply[6..8].copy_from_slice(&answers.to_be_bytes());
+    reply[8..12].copy_from_slice(&[0, 0, 0, 0]);
+    if answers == 1 {
+        reply.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        reply.extend_from_slice(&answer.octets());
+    }
+    Some((asked, reply))
 }

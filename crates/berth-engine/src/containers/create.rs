@@ -78,6 +78,17 @@ impl Engine {
         if request.host_config.network_mode.is_empty() {
             request.host_config.network_mode = "bridge".into();
         }
+        let links = match super::links::resolve(
+            &self.containers,
+            &request.host_config.network_mode,
+            request.host_config.links.as_deref().unwrap_or_default(),
+        ) {
+            Ok(links) => links,
+            Err(e) => {
+                self.containers.release_name(&name);
+                return Err(e);
+            }
+        };
         if request.config.hostname.is_empty() && !is_host_mode(&request.host_config.network_mode) {
             request.config.hostname = id[..12].to_string();
         }
@@ -108,6 +119,7 @@ impl Engine {
                 ..State::default()
             },
             mount_points,
+            links,
         };
         let prepared = std::fs::create_dir_all(dir.join("upper"))
             .and_then(|()| std::fs::create_dir_all(dir.join("work")))

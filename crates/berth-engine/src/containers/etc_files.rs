@@ -45,13 +45,24 @@ pub fn add_own_addresses(
     }
 }
 
-/// Writes the files. `embedded_dns`: the container's network runs the embedded DNS
-/// server, so resolv.conf points at 127.0.0.11 (which forwards other names).
+/// What the files say besides the record.
+pub struct Inputs<'a> {
+    /// The container's network runs the embedded DNS server, so resolv.conf points at
+    /// 127.0.0.11 (which forwards other names).
+    pub embedded_dns: bool,
+    /// Legacy links: (address, names) lines for `/etc/hosts`.
+    pub link_hosts: &'a [(String, String)],
+    /// The daemon's `--dns`: nameservers for containers without their own.
+    pub daemon_dns: &'a [String],
+}
+
+/// Writes the files.
 pub fn write(
     container_dir: &Path,
     record: &Record,
-    embedded_dns: bool,
+    inputs: &Inputs<'_>,
 ) -> Result<EtcFiles, ApiError> {
+    let embedded_dns = inputs.embedded_dns;
     let files = paths(container_dir);
     let host_network = record.host_config.network_mode == "host";
     let hostname = if host_network {
@@ -69,29 +80,51 @@ pub fn write(
     let hosts = if host_network {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
-        hosts_file(record)
+        hosts_file(record, inputs.link_hosts)
     };
     write(&files.hosts, hosts)?;
     let resolv = if embedded_dns {
-        let options = record.host_config.dns_options.clone().unwrap_or_default();
-        let mut text = String::from("nameserver 127.0.0.11\n");
-        let search = record.host_config.dns_search.clone().unwrap_or_default();
-        if !search.is_empty() {
-            text = format!("search {}\n{text}", search.join(" "));
-        }
-        text.push_str(&format!(
-            "options ndots:0{}\n",
-            options.iter().map(|o| format!(" {o}")).collect::<String>()
-        ));
-        text
+        embedded_resolv_conf(record)
     } else {
-        resolv_conf(record, host_network)
+        resolv_conf(record, host_network, inputs.daemon_dns)
     };
     write(&files.resolv_conf, resolv)?;
     Ok(files)
 }
 
-fn hosts_file(record: &Record) -> String {
+/// resolv.conf of a container using the embedded DNS server (its `--dns` servers become
+/// the server's upstreams for it).
+fn embedded_resolv_conf(record: &Record) -> String {
+    let options = record.host_config.dns_options.clone().unwrap_or_default();
+    let mut text = String::from("nameserver 127.0.0.11\n");
+    let search = record.host_config.dns_search.clone().unwrap_or_default();
+    if !search.is_empty() {
+        text = format!("search {}\n{text}", search.join(" "));
+    }
+    text.push_str(&format!(
+        "options ndots:0{}\n",
+        options.iter().map(|o| format!(" {o}")).collect::<String>()
+    ));
+    text
+}
+
+/// Points a running container's resolv.conf at the embedded DNS server (it joined a
+/// user-defined network); written in place so the bind mount inside sees it.
+pub fn switch_to_embedded_dns(container_dir: &Path, record: &Record) {
+    let path = paths(container_dir).resolv_conf;
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["nameserver", "127.0.0.11"])
+    {
+        return;
+    }
+    if let Err(e) = std::fs::write(&path, embedded_resolv_conf(record)) {
+        tracing::warn!("writing {}: {e}", path.display());
+    }
+}
+
+fn hosts_file(record: &Record, link_hosts: &[(String, String)]) -> String {
     let mut text = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
@@ -101,12 +134,15 @@ fn hosts_file(record: &Record) -> String {
             text.push_str(&format!("{ip}\t{name}\n"));
         }
     }
+    for (ip, names) in link_hosts {
+        text.push_str(&format!("{ip}\t{names}\n"));
+    }
     text
 }
 
 /// The host's resolver configuration with loopback nameservers removed (they are not
 /// reachable from a container's network namespace), or the user's `--dns*` settings.
-fn resolv_conf(record: &Record, host_network: bool) -> String {
+fn resolv_conf(record: &Record, host_network: bool, daemon_dns: &[String]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     if host_network {
         return host;
@@ -136,6 +172,8 @@ fn resolv_conf(record: &Record, host_network: bool) -> String {
     }
     if !user_dns.is_empty() {
         nameservers = user_dns;
+    } else if !daemon_dns.is_empty() {
+        nameservers = daemon_dns.to_vec();
     }
     if !user_search.is_empty() {
         search = format!("search {}", user_search.join(" "));

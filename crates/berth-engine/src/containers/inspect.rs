@@ -78,6 +78,8 @@ impl Engine {
             "Config": record.config,
             "NetworkSettings": crate::networks::view::network_settings(&record, &self.networks),
         });
+        value["HostConfig"]["Links"] =
+            json!(super::links::inspect_value(&record, &self.containers));
         if let Some(health) = &state.health {
             value["State"]["Health"] = json!(health);
         }

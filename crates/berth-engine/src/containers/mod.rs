@@ -6,12 +6,14 @@
 mod attach;
 pub(crate) mod create;
 mod etc_files;
-pub(crate) use etc_files::add_own_addresses;
+pub(crate) use etc_files::{add_own_addresses, switch_to_embedded_dns};
+pub(crate) use list::parse_time_filter;
 pub mod exec;
 mod exit;
 pub mod health;
 mod inspect;
 pub mod introspect;
+pub(crate) mod links;
 mod list;
 mod logs;
 mod names;

@@ -91,6 +91,9 @@ pub struct Record {
     /// Binds, volumes and `--mount` tmpfs as resolved at create (moby's `MountPoints`).
     #[serde(default)]
     pub mount_points: Vec<crate::volumes::MountRecord>,
+    /// Legacy links on the default bridge, resolved at create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<super::links::Link>,
 }
 
 impl Record {

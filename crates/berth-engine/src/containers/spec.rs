@@ -19,6 +19,8 @@ pub struct SpecInputs<'a> {
     pub etc: &'a EtcFiles,
     pub init_binary: &'a Path,
     pub containers: &'a Containers,
+    /// Variables of legacy links, under the container's own.
+    pub link_env: &'a [String],
 }
 
 pub fn runtime_config(inputs: SpecInputs<'_>) -> Result<ContainerConfig, ApiError> {
@@ -38,7 +40,7 @@ pub fn runtime_config(inputs: SpecInputs<'_>) -> Result<ContainerConfig, ApiErro
         id: record.id.clone(),
         rootfs: inputs.rootfs,
         args,
-        env: config.env.clone().unwrap_or_default(),
+        env: super::links::merge_env(inputs.link_env, config.env.as_deref().unwrap_or_default()),
         working_dir: config.working_dir.clone(),
         user: config.user.clone(),
         group_add: host.group_add.clone().unwrap_or_default(),

@@ -64,6 +64,8 @@ impl Engine {
         let lowers = crate::images::blocking(move || Ok(store.layer_dirs(&image_id)?)).await?;
 
         let embedded_dns = self.uses_embedded_dns(&record);
+        let links = super::links::settings(&record, &self.containers)?;
+        let daemon_dns = self.networks.daemon_dns.clone();
         let dir = container.dir.clone();
         let state_dir = container.state_dir.clone();
         let runtime = self.runtime.clone();
@@ -76,7 +78,15 @@ impl Engine {
                     // Volumes (device mounts, copy-up) once the image is in place.
                     engine.volumes_mount(&record.id, &record.mount_points)?;
                     engine.volumes_copy_up(&rootfs, &record.mount_points)?;
-                    let etc = etc_files::write(&dir, &record, embedded_dns)?;
+                    let etc = etc_files::write(
+                        &dir,
+                        &record,
+                        &etc_files::Inputs {
+                            embedded_dns,
+                            link_hosts: &links.hosts,
+                            daemon_dns: &daemon_dns,
+                        },
+                    )?;
                     // dockerd creates a missing working directory (owned by the user)
                     // before the start, and refuses one that is a file.
                     if !record.config.working_dir.is_empty() {
@@ -98,6 +108,7 @@ impl Engine {
                         etc: &etc,
                         init_binary: &runtime.init_binary,
                         containers: &engine.containers,
+                        link_env: &links.env,
                     })?;
                     let built = berth_runtime::spec::build(&config, &runtime.host)
                         .map_err(|e| ApiError::invalid(e.to_string()))?;

@@ -127,6 +127,9 @@ impl Engine {
             .lock()
             .expect("published poisoned")
             .insert(record.id.clone(), published);
+        if done.iter().any(|(network, _)| network.state.dns) {
+            driver.configure_dns(&record.id, resolver(record));
+        }
         for (network, _) in &done {
             self.network_event_container(
                 "connect",
@@ -172,11 +175,40 @@ impl Engine {
         }
     }
 
-    /// After a daemon restart: keep the host ports of re-adopted running containers.
+    /// After a daemon restart: keep the host ports of re-adopted running containers, and
+    /// give them their embedded DNS sockets and names again (they lived in the old
+    /// daemon process).
     pub(crate) fn restore_container_networks(&self, record: &Record) {
         let Some(driver) = self.networks.driver.as_ref() else {
             return;
         };
+        let mut dns_restored = false;
+        for attached in &record.state.networks {
+            let Ok(network) = self.networks.get(&attached.endpoint.network) else {
+                continue;
+            };
+            if !network.state.dns {
+                continue;
+            }
+            let restored = NetNs::open(format!("/proc/{}/ns/net", record.state.pid))
+                .map_err(|e| e.to_string())
+                .and_then(|netns| {
+                    driver
+                        .restore_endpoint(&network.state, &netns, &attached.endpoint)
+                        .map_err(|e| e.to_string())
+                });
+            match restored {
+                Ok(()) => dns_restored = true,
+                Err(e) => tracing::warn!(
+                    "restoring DNS of {} on {}: {e}",
+                    record.id,
+                    network.state.name
+                ),
+            }
+        }
+        if dns_restored {
+            driver.configure_dns(&record.id, resolver(record));
+        }
         let mut held = Vec::new();
         for attached in record.state.networks.iter().filter(|a| !a.ports.is_empty()) {
             if let Ok(network) = self.networks.get(&attached.endpoint.network) {
@@ -217,6 +249,34 @@ fn publish_error(error: berth_net::NetError) -> ApiError {
         ))
     } else {
         ApiError::system(text)
+    }
+}
+
+/// What the embedded DNS server does for this container: its `--dns` servers as
+/// upstreams, and the links of its user-network endpoints as aliases only it resolves.
+fn resolver(record: &Record) -> berth_net::dns::ContainerResolver {
+    let mut link_aliases = Vec::new();
+    let endpoints = record
+        .networking_config
+        .as_ref()
+        .and_then(|n| n.get("EndpointsConfig"))
+        .and_then(|e| e.as_object());
+    for config in endpoints.into_iter().flat_map(|e| e.values()) {
+        let links: Vec<String> = config
+            .get("Links")
+            .and_then(|l| serde_json::from_value(l.clone()).ok())
+            .unwrap_or_default();
+        for link in links {
+            if let Ok((name, alias)) = crate::containers::links::parse(&link) {
+                if name != alias {
+                    link_aliases.push((alias, name));
+                }
+            }
+        }
+    }
+    berth_net::dns::ContainerResolver {
+        upstreams: super::dns_upstreams(record.host_config.dns.as_deref().unwrap_or_default()),
+        link_aliases,
     }
 }
 
@@ -420,7 +480,27 @@ impl Engine {
             &record,
             std::slice::from_ref(&attached),
         );
-        container.update(|r| r.state.networks.push(attached))?;
+        let record = container.update(|r| {
+            r.state.networks.push(attached);
+            // Kept for the next start, as docker does.
+            let networking = r
+                .networking_config
+                .get_or_insert_with(|| serde_json::json!({"EndpointsConfig": {}}));
+            if networking
+                .get("EndpointsConfig")
+                .is_none_or(|e| !e.is_object())
+            {
+                networking["EndpointsConfig"] = serde_json::json!({});
+            }
+            networking["EndpointsConfig"][network.state.name.as_str()] = config.clone();
+        })?;
+        if network.state.dns {
+            // As docker: a container that joins a user network (a default-bridge one
+            // included) now asks the embedded server, which forwards what it does not
+            // know to the servers the container used before.
+            crate::containers::switch_to_embedded_dns(&container.dir, &record);
+            driver.configure_dns(&record.id, resolver(&record));
+        }
         self.network_event_container(
             "connect",
             &network.state.id,
@@ -510,7 +590,16 @@ impl Engine {
         container.update(|r| {
             r.state
                 .networks
-                .retain(|a| a.endpoint.network != network.state.id)
+                .retain(|a| a.endpoint.network != network.state.id);
+            // Not joined again at the next start.
+            if let Some(map) = r
+                .networking_config
+                .as_mut()
+                .and_then(|n| n.get_mut("EndpointsConfig"))
+                .and_then(|e| e.as_object_mut())
+            {
+                map.remove(&network.state.name);
+            }
         })?;
         self.network_event_container(
             "disconnect",

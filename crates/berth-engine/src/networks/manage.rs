@@ -215,12 +215,36 @@ impl Engine {
     /// `POST /networks/prune`: user networks without containers.
     pub fn network_prune(&self, filters: Filters) -> Result<Value, ApiError> {
         filters.validate(&["until", "label", "label!"])?;
+        let until = filters
+            .get("until")
+            .first()
+            .map(|u| crate::containers::parse_time_filter(u))
+            .transpose()?;
         let mut deleted = Vec::new();
         for record in self.networks.all() {
             if record.state.name == DEFAULT_NETWORK
                 || !filters.matches_labels("label", &record.labels)
             {
                 continue;
+            }
+            let excluded = filters
+                .get("label!")
+                .iter()
+                .any(|l| match l.split_once('=') {
+                    Some((k, v)) => record.labels.get(k).is_some_and(|x| x == v),
+                    None => record.labels.contains_key(l),
+                });
+            if excluded {
+                continue;
+            }
+            // Only networks created before `until`.
+            if let Some(until) = until {
+                let created = chrono::DateTime::parse_from_rfc3339(&record.created)
+                    .map(|t| t.timestamp())
+                    .unwrap_or(0);
+                if created >= until {
+                    continue;
+                }
             }
             if self.network_remove(&record.state.id).is_ok() {
                 deleted.push(record.state.name.clone());

@@ -43,6 +43,9 @@ pub struct Networks {
     /// IDs of the predefined `host` and `none` networks (stable per daemon).
     pub(crate) host_id: String,
     pub(crate) none_id: String,
+    /// The daemon's `--dns` servers (containers' resolv.conf on the default bridge, and
+    /// the embedded server's upstreams).
+    pub(crate) daemon_dns: Vec<String>,
 }
 
 impl Networks {
@@ -131,6 +134,8 @@ pub struct NetworkConfig {
     pub icc: bool,
     /// Prefix of the firewall chains (`BERTH`), so several daemons can coexist.
     pub firewall_prefix: String,
+    /// `--dns` / daemon.json `dns`: default nameservers of containers.
+    pub dns: Vec<String>,
 }
 
 impl Default for NetworkConfig {
@@ -144,6 +149,7 @@ impl Default for NetworkConfig {
             ip_forward: true,
             icc: true,
             firewall_prefix: "BERTH".into(),
+            dns: Vec::new(),
         }
     }
 }
@@ -161,7 +167,13 @@ pub(crate) fn open(
     driver_config.firewall.enabled = config.iptables;
     driver_config.firewall.prefix = config.firewall_prefix.clone();
     driver_config.ip_forward = config.ip_forward;
-    driver_config.dns_upstreams = host_resolvers();
+    // As dockerd: the daemon's `--dns` servers replace the host's as upstreams.
+    let daemon_upstreams = dns_upstreams(&config.dns);
+    driver_config.dns_upstreams = if daemon_upstreams.is_empty() {
+        host_resolvers()
+    } else {
+        daemon_upstreams
+    };
     let custom_pools: Vec<berth_net::ipam::AddressPool> = pools
         .iter()
         .filter_map(|(base, size)| {
@@ -188,6 +200,7 @@ pub(crate) fn open(
         published: Mutex::new(HashMap::new()),
         host_id: predefined_id(daemon_id, "host"),
         none_id: predefined_id(daemon_id, "none"),
+        daemon_dns: config.dns.clone(),
     };
     let Some(driver) = networks.driver.as_ref() else {
         return networks;
@@ -224,6 +237,16 @@ pub(crate) fn open(
         }
     }
     networks
+}
+
+/// `--dns` addresses as upstreams of the embedded server (IPv4 only: it forwards over
+/// IPv4).
+pub(crate) fn dns_upstreams(servers: &[String]) -> Vec<std::net::SocketAddrV4> {
+    servers
+        .iter()
+        .filter_map(|s| s.parse::<std::net::Ipv4Addr>().ok())
+        .map(|ip| std::net::SocketAddrV4::new(ip, 53))
+        .collect()
 }
 
 /// The host's nameservers for the embedded DNS server to forward to (loopback ones

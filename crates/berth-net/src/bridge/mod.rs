@@ -252,6 +252,14 @@ impl BridgeDriver {
         &self.firewall
     }
 
+    /// Sets a container's own DNS upstreams (`--dns`) and link aliases on the embedded
+    /// server (nothing to do while no container uses it).
+    pub fn configure_dns(&self, container: &str, resolver: crate::dns::ContainerResolver) {
+        if let Some(dns) = self.dns() {
+            dns.configure(container, resolver);
+        }
+    }
+
     /// The embedded DNS server, if it has been started.
     pub fn dns(&self) -> Option<std::sync::Arc<Dns>> {
         self.dns.lock().unwrap_or_else(|p| p.into_inner()).clone()

@@ -24,7 +24,7 @@ mod tcp;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 pub use names::Names;
-pub use server::Dns;
+pub use server::{ContainerResolver, Dns};
 
 /// Where the server listens inside containers.
 pub const EMBEDDED_ADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);

@@ -48,12 +48,25 @@ struct State {
     next_id: u64,
 }
 
+/// What one container's resolver does differently from the daemon's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerResolver {
+    /// The container's `--dns` servers: forwarded queries go there instead of the
+    /// daemon's upstreams (Docker's "external servers" of the sandbox).
+    pub upstreams: Vec<SocketAddrV4>,
+    /// `--link name:alias` on a user network: `alias` resolves, for this container
+    /// only, to what `name` resolves to on its networks.
+    pub link_aliases: Vec<(String, String)>,
+}
+
 pub(crate) struct Shared {
     epoll: OwnedFd,
     wake: OwnedFd,
     pub(crate) names: RwLock<Names>,
     state: Mutex<State>,
     pub(crate) upstreams: RwLock<Vec<SocketAddrV4>>,
+    /// Per-container settings, by container ID.
+    resolvers: RwLock<HashMap<String, ContainerResolver>>,
     stop: AtomicBool,
 }
 
@@ -80,9 +93,40 @@ impl Shared {
         unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
-    /// Answers a query from names, or None when it must be forwarded.
+    /// Where queries of `container` that are not answered locally go.
+    pub(crate) fn upstreams_for(&self, container: &str) -> Vec<SocketAddrV4> {
+        if let Some(own) = self
+            .resolvers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(container)
+            .filter(|r| !r.upstreams.is_empty())
+        {
+            return own.upstreams.clone();
+        }
+        self.upstreams
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A link alias of `container` replaced by the name it stands for.
+    fn unalias(&self, container: &str, name: &str) -> Option<String> {
+        let wanted = name.trim_end_matches('.');
+        self.resolvers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(container)?
+            .link_aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(wanted))
+            .map(|(_, target)| target.clone())
+    }
+
+    /// Answers a query of `container` from names, or None when it must be forwarded.
     pub(crate) fn local_answer(
         &self,
+        container: &str,
         networks: &[String],
         query: &message::Query,
     ) -> Option<Vec<u8>> {
@@ -99,7 +143,12 @@ impl Shared {
                 &[Record::Ptr(name)],
             ));
         }
-        let ips = names.lookup(networks, &query.name);
+        let mut ips = names.lookup(networks, &query.name);
+        if ips.is_empty() {
+            if let Some(target) = self.unalias(container, &query.name) {
+                ips = names.lookup(networks, &target);
+            }
+        }
         if ips.is_empty() {
             return None;
         }
@@ -149,6 +198,7 @@ impl Dns {
                 ..State::default()
             }),
             upstreams: RwLock::new(upstreams),
+            resolvers: RwLock::new(HashMap::new()),
             stop: AtomicBool::new(false),
         });
         shared
@@ -175,6 +225,20 @@ impl Dns {
             .upstreams
             .write()
             .unwrap_or_else(|p| p.into_inner()) = upstreams;
+    }
+
+    /// Sets a container's own upstreams and link aliases (kept until [`Dns::release`]).
+    pub fn configure(&self, container: &str, resolver: ContainerResolver) {
+        let mut resolvers = self
+            .shared
+            .resolvers
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if resolver == ContainerResolver::default() {
+            resolvers.remove(container);
+        } else {
+            resolvers.insert(container.to_string(), resolver);
+        }
     }
 
     /// Records the names of an endpoint on a network.
@@ -292,6 +356,11 @@ impl Dns {
 
     /// Closes the sockets of `container` (it stopped).
     pub fn release(&self, container: &str) {
+        self.shared
+            .resolvers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(container);
         let mut state = self.shared.state();
         let Some(id) = state.by_container.remove(container) else {
             return;
@@ -337,6 +406,8 @@ impl Drop for Dns {
 
 struct Pending {
     listener: Arc<Listener>,
+    /// The upstreams this query may try, in order (the container's or the daemon's).
+    upstreams: Vec<SocketAddrV4>,
     client: SocketAddr,
     original_id: u16,
     packet: Vec<u8>,
@@ -443,16 +514,14 @@ impl Server {
             return;
         }
         let (networks, forward) = listener.view();
-        if let Some(reply) = self.shared.local_answer(&networks, &query) {
+        if let Some(reply) = self
+            .shared
+            .local_answer(&listener.container, &networks, &query)
+        {
             let _ = listener.udp.send_to(&reply, client);
             return;
         }
-        let upstreams = self
-            .shared
-            .upstreams
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let upstreams = self.shared.upstreams_for(&listener.container);
         if !forward || upstreams.is_empty() || self.pending.len() >= MAX_PENDING {
             let reply = message::response(&query, message::RCODE_SERVFAIL, &[]);
             let _ = listener.udp.send_to(&reply, client);
@@ -471,6 +540,7 @@ impl Server {
             id,
             Pending {
                 listener: Arc::clone(listener),
+                upstreams,
                 client,
                 original_id: query.id,
                 packet: outgoing,
@@ -491,18 +561,15 @@ impl Server {
             if len < 12 {
                 continue;
             }
-            let known = {
-                let upstreams = self
-                    .shared
-                    .upstreams
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner());
-                matches!(from, SocketAddr::V4(v4) if upstreams.contains(&v4))
-            };
+            let id = u16::from_be_bytes([self.buf[0], self.buf[1]]);
+            // Only an answer from a server the query went to counts.
+            let known = self
+                .pending
+                .get(&id)
+                .is_some_and(|p| matches!(from, SocketAddr::V4(v4) if p.upstreams.contains(&v4)));
             if !known {
                 continue;
             }
-            let id = u16::from_be_bytes([self.buf[0], self.buf[1]]);
             let Some(pending) = self.pending.remove(&id) else {
                 continue;
             };
@@ -521,12 +588,6 @@ impl Server {
             return;
         }
         let now = Instant::now();
-        let upstreams = self
-            .shared
-            .upstreams
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
         let late: Vec<u16> = self
             .pending
             .iter()
@@ -538,10 +599,10 @@ impl Server {
                 continue;
             };
             pending.attempt += 1;
-            if pending.attempt < upstreams.len() {
+            if pending.attempt < pending.upstreams.len() {
                 let _ = self
                     .upstream
-                    .send_to(&pending.packet, upstreams[pending.attempt]);
+                    .send_to(&pending.packet, pending.upstreams[pending.attempt]);
                 pending.sent = now;
                 self.pending.insert(id, pending);
                 continue;

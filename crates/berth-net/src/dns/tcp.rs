@@ -2,7 +2,7 @@
 //! thread per connection, answering locally or relaying to an upstream over TCP.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, SocketAddrV4, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,9 +21,9 @@ pub(crate) fn serve(mut stream: TcpStream, listener: &Arc<Listener>, shared: &Ar
             Ok(query) if query.opcode != 0 => message::response(&query, message::RCODE_NOTIMP, &[]),
             Ok(query) => {
                 let (networks, forward) = listener.view();
-                match shared.local_answer(&networks, &query) {
+                match shared.local_answer(&listener.container, &networks, &query) {
                     Some(reply) => reply,
-                    None if forward => relay(shared, &packet)
+                    None if forward => relay(&shared.upstreams_for(&listener.container), &packet)
                         .unwrap_or_else(|| message::response(&query, message::RCODE_SERVFAIL, &[])),
                     None => message::response(&query, message::RCODE_SERVFAIL, &[]),
                 }
@@ -37,13 +37,8 @@ pub(crate) fn serve(mut stream: TcpStream, listener: &Arc<Listener>, shared: &Ar
     }
 }
 
-fn relay(shared: &Shared, packet: &[u8]) -> Option<Vec<u8>> {
-    let upstreams = shared
-        .upstreams
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    for upstream in upstreams {
+fn relay(upstreams: &[SocketAddrV4], packet: &[u8]) -> Option<Vec<u8>> {
+    for &upstream in upstreams {
         let attempt = || -> io::Result<Vec<u8>> {
             let mut conn = TcpStream::connect_timeout(&SocketAddr::V4(upstream), UPSTREAM)?;
             conn.set_read_timeout(Some(UPSTREAM))?;

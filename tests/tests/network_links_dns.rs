@@ -1,0 +1,301 @@
+//! Legacy links and DNS upstreams end to end: `--link name:alias` on the default bridge
+//! (hosts entries, docker's environment, `HostConfig.Links`, errors) and on a user
+//! network (an alias only the linking container resolves); `--dns` of the daemon and of
+//! a container as the embedded server's upstreams (a resolver of the test on loopback
+//! answers; the host's nameserver is never used); `network connect` of a running
+//! default-bridge container switching its resolv.conf to the embedded server; `network
+//! prune --filter until=`.
+
+mod network_common;
+
+use std::net::Ipv4Addr;
+
+use network_common::{unique, NetDaemon, TestResolver};
+
+const ANSWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 77);
+const OWN_ANSWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 88);
+const NAME: &str = "upstream.berth-test";
+
+/// A daemon whose upstream DNS is a resolver of the test (so no lookup ever leaves the
+/// host), given with `--dns` or in daemon.json.
+fn daemon(resolver: &TestResolver, in_file: bool) -> NetDaemon {
+    let ip = resolver.ip.to_string();
+    if in_file {
+        NetDaemon::start_with(&format!("{{\"dns\": [\"{ip}\"]}}"), &[])
+    } else {
+        NetDaemon::start_with("{}", &["--dns", &ip])
+    }
+}
+
+fn sleeper(d: &NetDaemon, name: &str, flags: &[&str]) -> String {
+    let mut args = vec!["--name", name];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["busybox", "sleep", "300"]);
+    d.run_d(&args)
+}
+
+#[test]
+fn links_on_the_default_bridge() {
+    let resolver = TestResolver::start(NAME, ANSWER);
+    let d = daemon(&resolver, false);
+    let db = unique("db");
+    sleeper(
+        &d,
+        &db,
+        &[
+            "-e",
+            "PASSWORD=secret",
+            "-e",
+            "PATH=/bin",
+            "--expose",
+            "6379",
+        ],
+    );
+    let db_ip = d.ip_of(&db, "bridge");
+    let web = unique("web");
+    let out = d.ok(&[
+        "run",
+        "--name",
+        &web,
+        "--link",
+        &format!("{db}:store"),
+        "busybox",
+        "sh",
+        "-c",
+        "env; cat /etc/hosts; ping -c1 -W2 store >/dev/null && echo ping-alias-ok; true",
+    ]);
+    for wanted in [
+        format!("STORE_PORT=tcp://{db_ip}:6379"),
+        format!("STORE_PORT_6379_TCP=tcp://{db_ip}:6379"),
+        format!("STORE_PORT_6379_TCP_ADDR={db_ip}"),
+        "STORE_PORT_6379_TCP_PORT=6379".to_string(),
+        "STORE_PORT_6379_TCP_PROTO=tcp".to_string(),
+        format!("STORE_NAME=/{web}/store"),
+        "STORE_ENV_PASSWORD=secret".to_string(),
+        "ping-alias-ok".to_string(),
+    ] {
+        assert!(
+            out.lines().any(|l| l == wanted),
+            "{wanted} missing from:\n{out}"
+        );
+    }
+    assert!(!out.contains("STORE_ENV_PATH"), "{out}");
+    let hosts_line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{db_ip}\t")))
+        .unwrap_or_else(|| panic!("no hosts line for {db_ip}:\n{out}"));
+    let names: Vec<&str> = hosts_line.split_whitespace().skip(1).collect();
+    assert_eq!(names[0], "store", "{hosts_line}");
+    assert!(names.contains(&db.as_str()), "{hosts_line}");
+    let links = d.ok(&["inspect", "-f", "{{json .HostConfig.Links}}", &web]);
+    assert_eq!(links.trim(), format!("[\"/{db}:/{web}/store\"]"));
+
+    // The name itself resolves too (a link without an alias).
+    let out = d.ok(&[
+        "run", "--rm", "--link", &db, "busybox", "ping", "-c1", "-W2", &db,
+    ]);
+    assert!(out.contains("1 packets received"), "{out}");
+
+    // A missing container, a stopped one, host networking: docker's errors.
+    let out = d.fails(
+        &["run", "--rm", "--link", "nosuch:x", "busybox", "true"],
+        125,
+    );
+    assert!(
+        out.stderr
+            .contains("could not get container for nosuch: No such container: nosuch"),
+        "{out:?}"
+    );
+    let stopped = unique("stopped");
+    d.ok(&["create", "--name", &stopped, "busybox", "true"]);
+    let linker = unique("linker");
+    let out = d.fails(
+        &[
+            "run",
+            "--name",
+            &linker,
+            "--link",
+            &format!("{stopped}:s"),
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "Cannot link to a non running container: /{stopped} AS /{linker}/s"
+        )),
+        "{out:?}"
+    );
+    let out = d.fails(
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--link",
+            &db,
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        out.stderr
+            .contains("host type networking can't be used with links"),
+        "{out:?}"
+    );
+    assert!(resolver.asked().is_empty(), "{:?}", resolver.asked());
+    d.ok(&["rm", "-f", &db, &web, &stopped, &linker]);
+    d.finish();
+}
+
+#[test]
+fn links_on_a_user_network_are_private_aliases() {
+    let resolver = TestResolver::start(NAME, ANSWER);
+    let d = daemon(&resolver, true);
+    let net = unique("lnet");
+    d.create_network(&net, &[]);
+    let db = unique("db");
+    sleeper(&d, &db, &["--network", &net]);
+    let app = unique("app");
+    sleeper(
+        &d,
+        &app,
+        &["--network", &net, "--link", &format!("{db}:database")],
+    );
+    let other = unique("other");
+    sleeper(&d, &other, &["--network", &net]);
+    assert!(d.pings(&app, "database"), "{}", d.log_tail());
+    assert!(d.pings(&app, &db));
+    // Only the linking container knows the alias; the others' query goes upstream
+    // (the test's resolver, which says NXDOMAIN).
+    assert!(!d.pings(&other, "database"));
+    assert!(
+        resolver.asked().iter().any(|n| n == "database"),
+        "{:?}",
+        resolver.asked()
+    );
+    d.ok(&["rm", "-f", &db, &app, &other]);
+    d.ok(&["network", "rm", &net]);
+    d.finish();
+}
+
+#[test]
+fn dns_upstreams_of_the_daemon_and_of_a_container() {
+    let daemon_resolver = TestResolver::start(NAME, ANSWER);
+    let own_resolver = TestResolver::start(NAME, OWN_ANSWER);
+    for in_file in [false, true] {
+        let d = daemon(&daemon_resolver, in_file);
+        let net = unique("dnet");
+        d.create_network(&net, &[]);
+        let a = unique("a");
+        sleeper(&d, &a, &["--network", &net]);
+        let b = unique("b");
+        let own = own_resolver.ip.to_string();
+        sleeper(&d, &b, &["--network", &net, "--dns", &own]);
+
+        let out = d.exec(&a, &["nslookup", NAME]);
+        assert!(
+            out.stdout.contains(&ANSWER.to_string()),
+            "daemon upstream: {out:?}\n{}",
+            d.log_tail()
+        );
+        let out = d.exec(&b, &["nslookup", NAME]);
+        assert!(
+            out.stdout.contains(&OWN_ANSWER.to_string()),
+            "container upstream: {out:?}"
+        );
+        // Both still ask the embedded server.
+        for c in [&a, &b] {
+            let resolv = d.exec(c, &["cat", "/etc/resolv.conf"]).stdout;
+            assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
+            assert!(!resolv.contains("127.77."), "{resolv}");
+        }
+        // Names of the network still resolve locally, unknown ones fail.
+        assert!(d.exec(&a, &["nslookup", &b]).code == 0);
+        assert_ne!(d.exec(&a, &["nslookup", "nosuch.berth-test"]).code, 0);
+
+        // On the default bridge the daemon's servers go into resolv.conf.
+        let c = unique("c");
+        sleeper(&d, &c, &[]);
+        let resolv = d.exec(&c, &["cat", "/etc/resolv.conf"]).stdout;
+        assert!(
+            resolv.contains(&format!("nameserver {}", daemon_resolver.ip)),
+            "{resolv}"
+        );
+        d.ok(&["rm", "-f", &a, &b, &c]);
+        d.ok(&["network", "rm", &net]);
+        d.finish();
+    }
+}
+
+#[test]
+fn connect_switches_resolv_conf_to_the_embedded_server() {
+    let resolver = TestResolver::start(NAME, ANSWER);
+    let d = daemon(&resolver, false);
+    let net = unique("cnet");
+    d.create_network(&net, &[]);
+    let peer = unique("peer");
+    sleeper(&d, &peer, &["--network", &net]);
+    let c = unique("c");
+    sleeper(&d, &c, &[]);
+    let before = d.exec(&c, &["cat", "/etc/resolv.conf"]).stdout;
+    assert!(!before.contains("127.0.0.11"), "{before}");
+    d.ok(&["network", "connect", &net, &c]);
+    d.record_veths(&c);
+    let after = d.exec(&c, &["cat", "/etc/resolv.conf"]).stdout;
+    assert!(after.contains("nameserver 127.0.0.11"), "{after}");
+    assert!(d.pings(&c, &peer), "{}", d.log_tail());
+    let out = d.exec(&c, &["nslookup", NAME]);
+    assert!(out.stdout.contains(&ANSWER.to_string()), "{out:?}");
+    // The network stays across a restart of the container.
+    d.ok(&["restart", "-t", "1", &c]);
+    d.record_veths(&c);
+    assert!(d.pings(&c, &peer));
+    d.ok(&["network", "disconnect", &net, &c]);
+    d.ok(&["restart", "-t", "1", &c]);
+    let networks = d.ok(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &c,
+    ]);
+    assert_eq!(networks.trim(), "bridge");
+    d.ok(&["rm", "-f", &peer, &c]);
+    d.ok(&["network", "rm", &net]);
+    d.finish();
+}
+
+#[test]
+fn network_prune_until() {
+    let d = NetDaemon::start();
+    let old = unique("old");
+    d.create_network(&old, &["--label", "keep=no"]);
+    let kept = unique("kept");
+    d.create_network(&kept, &["--label", "keep=yes"]);
+    // Created less than an hour ago: not older than `until`.
+    let out = d.ok(&["network", "prune", "-f", "--filter", "until=1h"]);
+    assert!(!out.contains(&old), "{out}");
+    let future = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60)
+        .to_string();
+    let out = d.ok(&[
+        "network",
+        "prune",
+        "-f",
+        "--filter",
+        &format!("until={future}"),
+        "--filter",
+        "label!=keep=yes",
+    ]);
+    assert!(out.contains(&old), "{out}");
+    assert!(!out.contains(&kept), "{out}");
+    let out = d.berth(&["network", "prune", "-f", "--filter", "until=yesterday"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    d.ok(&["network", "rm", &kept]);
+    d.finish();
+}
