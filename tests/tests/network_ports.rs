@@ -164,3 +164,40 @@ fn a_host_port_in_use_fails_the_start_and_leaves_nothing_configured() {
     d.ok(&["rm", "-f", &name]);
     d.finish();
 }
+
+/// `--iptables=false`: no rule is written, and (as docker-proxy does then) a userland
+/// proxy serves published TCP ports, on loopback and through the host from a container.
+#[test]
+fn without_iptables_a_proxy_publishes_tcp_ports() {
+    let d = NetDaemon::start_with("{}", &["--iptables=false"]);
+    let web = network_common::unique("web");
+    let port = free_port();
+    let mapping = format!("{port}:80");
+    let command = httpd("hello-proxy");
+    d.run_d(&args(&["--name", &web, "-p", &mapping], &command));
+    let body = wait_http(&format!("127.0.0.1:{port}"), Duration::from_secs(20));
+    assert_eq!(
+        body.as_deref().map(str::trim),
+        Some("hello-proxy"),
+        "GET 127.0.0.1:{port}\n{}",
+        d.log_tail()
+    );
+    assert!(
+        network_common::rules_with(&d.prefix).is_empty(),
+        "rules written with --iptables=false: {:?}",
+        network_common::rules_with(&d.prefix)
+    );
+    let client = network_common::unique("client");
+    d.run_d(&["--name", &client, "busybox", "sleep", "300"]);
+    let get = format!(
+        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {} {port}",
+        d.gateway()
+    );
+    let out = d.exec(&client, &["sh", "-c", &get]);
+    assert!(out.stdout.contains("hello-proxy"), "{out:?}");
+    // Stopping the container closes the proxy and frees the port.
+    d.ok(&["rm", "-f", &web, &client]);
+    assert!(http_get(&format!("127.0.0.1:{port}")).is_none());
+    std::net::TcpListener::bind(("0.0.0.0", port)).expect("port freed");
+    d.finish();
+}

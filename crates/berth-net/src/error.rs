@@ -26,6 +26,11 @@ pub enum NetError {
     Sysctl(#[from] SysctlError),
     #[error("invalid interface name {0:?}: 1 to 15 characters, no '/', ':' or whitespace")]
     InvalidInterfaceName(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
     #[error("bridge {bridge} of network {network} does not exist")]
     NoSuchBridge { network: String, bridge: String },
 }

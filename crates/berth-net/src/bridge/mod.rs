@@ -201,6 +201,8 @@ pub struct Endpoint {
 pub struct PublishedPorts {
     endpoint: String,
     rules: Vec<PortRule>,
+    // Proxies drop (stop) before the reservations whose sockets they serve.
+    proxies: Vec<crate::ports::TcpProxy>,
     reservations: Vec<Reservation>,
 }
 

@@ -22,6 +22,7 @@ impl BridgeDriver {
         let mut published = PublishedPorts {
             endpoint: endpoint.host_ifname.clone(),
             rules: Vec::new(),
+            proxies: Vec::new(),
             reservations: Vec::new(),
         };
         if network.internal {
@@ -41,6 +42,7 @@ impl BridgeDriver {
         }
         let rules = port_rules(network, endpoint, &reservations);
         self.firewall.add_ports(&rules)?;
+        published.proxies = self.proxies(endpoint, &reservations)?;
         published.rules = rules;
         published.reservations = reservations;
         Ok(published)
@@ -68,8 +70,44 @@ impl BridgeDriver {
         Ok(PublishedPorts {
             endpoint: endpoint.host_ifname.clone(),
             rules,
+            proxies: self.proxies(endpoint, &reservations)?,
             reservations,
         })
+    }
+
+    /// Without firewall rules, TCP ports are served by the userland proxy (docker-proxy's
+    /// role); UDP ports stay reserved but unpublished.
+    fn proxies(
+        &self,
+        endpoint: &Endpoint,
+        reservations: &[Reservation],
+    ) -> Result<Vec<crate::ports::TcpProxy>, NetError> {
+        if self.firewall.enabled() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for reservation in reservations {
+            if reservation.port.protocol != crate::ports::Protocol::Tcp {
+                tracing::warn!(
+                    port = reservation.port.host_port,
+                    "UDP ports are not published without iptables"
+                );
+                continue;
+            }
+            let target = std::net::SocketAddrV4::new(endpoint.ip, reservation.port.container_port);
+            let proxy = reservation
+                .tcp_listener()
+                .and_then(|listener| crate::ports::TcpProxy::start(listener, target))
+                .map_err(|e| NetError::Io {
+                    what: format!(
+                        "starting the proxy for host port {}",
+                        reservation.port.host_port
+                    ),
+                    source: e,
+                })?;
+            out.push(proxy);
+        }
+        Ok(out)
     }
 
     /// Removes the rules of published ports and frees the host ports.

@@ -5,8 +5,11 @@
 //! (listening, for TCP) for as long as the mapping exists. The kernel's DNAT sends traffic
 //! to the container before it ever reaches that socket; the socket is there so that the
 //! port shows as taken, another program (or another daemon) cannot grab it, and a port
-//! already in use is detected with a clear error before any rule is written.
+//! already in use is detected with a clear error before any rule is written. Without
+//! firewall rules (`--iptables=false`) the same socket feeds a userland proxy instead
+//! ([`TcpProxy`]), as docker-proxy does.
 
+mod proxy;
 mod reserve;
 
 use std::fmt;
@@ -15,6 +18,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use proxy::TcpProxy;
 pub use reserve::{PortAllocator, Reservation, DEFAULT_EPHEMERAL};
 
 /// Transport protocol of a published port.

@@ -16,7 +16,17 @@ pub const DEFAULT_EPHEMERAL: RangeInclusive<u16> = 32768..=60999;
 pub struct Reservation {
     pub port: PublishedPort,
     /// The bound socket; closing it frees the port.
-    _socket: OwnedFd,
+    socket: OwnedFd,
+}
+
+impl Reservation {
+    /// A copy of the listening socket of a TCP reservation (for the userland proxy).
+    pub fn tcp_listener(&self) -> std::io::Result<TcpListener> {
+        if self.port.protocol != Protocol::Tcp {
+            return Err(std::io::ErrorKind::InvalidInput.into());
+        }
+        Ok(TcpListener::from(self.socket.try_clone()?))
+    }
 }
 
 fn bind(protocol: Protocol, ip: Ipv4Addr, port: u16) -> std::io::Result<OwnedFd> {
@@ -64,7 +74,7 @@ impl PortAllocator {
                 host_ip: ip,
                 host_port,
             },
-            _socket: socket,
+            socket,
         };
         match mapping.host_ports {
             Some((first, last)) if first == last => bind(protocol, ip, first)
