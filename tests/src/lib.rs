@@ -7,6 +7,7 @@ pub mod dockerd;
 pub mod http;
 pub mod images;
 pub mod introspect;
+pub mod registry;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

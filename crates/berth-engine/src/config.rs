@@ -13,6 +13,8 @@ pub struct EngineConfig {
     pub labels: Vec<String>,
     pub registry_mirrors: Vec<String>,
     pub insecure_registries: Vec<String>,
+    /// `<dir>/<host:port>/ca.crt` (+ `client.cert`/`client.key`) per registry.
+    pub registry_certs_dir: PathBuf,
     pub live_restore: bool,
     pub iptables: bool,
     pub log_driver: String,
@@ -44,6 +46,7 @@ impl EngineConfig {
             labels: Vec::new(),
             registry_mirrors: Vec::new(),
             insecure_registries: Vec::new(),
+            registry_certs_dir: PathBuf::from("/etc/berth/certs.d"),
             live_restore: false,
             iptables: true,
             log_driver: "json-file".into(),

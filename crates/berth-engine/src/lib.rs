@@ -30,6 +30,7 @@ pub struct Engine {
     id: String,
     host: host::HostFacts,
     images: Arc<berth_image::ImageStore>,
+    pub(crate) registries: Arc<berth_image::registry::Registries>,
     pub(crate) containers: containers::Containers,
     pub(crate) runtime: Arc<RuntimeSettings>,
     pub(crate) stats_cache: containers::introspect::StatsCache,
@@ -67,7 +68,15 @@ impl Engine {
             init_binary: config.init_binary.clone(),
             host: berth_runtime::spec::HostInfo::detect(),
         });
+        let registries = Arc::new(berth_image::registry::Registries::new(
+            berth_image::registry::RegistryConfig {
+                mirrors: config.registry_mirrors.clone(),
+                insecure: config.insecure_registries.clone(),
+                certs_dir: config.registry_certs_dir.clone(),
+            },
+        ));
         Ok(Arc::new(Engine {
+            registries,
             containers,
             runtime,
             stats_cache: Default::default(),

@@ -118,6 +118,7 @@ impl ImageStore {
                     size,
                     added: Utc::now(),
                     blobs: Vec::new(),
+                    layer_blobs: Default::default(),
                 },
                 config: Arc::new(config),
                 tags: child

@@ -97,6 +97,7 @@ impl ImageStore {
                     size: layer.size,
                     added: Utc::now(),
                     blobs: Vec::new(),
+                    layer_blobs: Default::default(),
                 },
                 config: Arc::new(config),
                 tags: options

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod import;
 pub mod load;
 pub mod reference;
+pub mod registry;
 mod save;
 pub mod store;
 
@@ -23,7 +24,7 @@ pub use import::{repo_tag_reference, ImportOptions};
 pub use load::LoadedImage;
 pub use reference::{AnyReference, Reference, ReferenceError};
 pub use store::view::ListOptions;
-pub use store::{ContainerUse, Image, ImageRecord, ImageStore, RemoveOptions};
+pub use store::{ContainerUse, Image, ImageRecord, ImageStore, LayerBlob, RemoveOptions};
 
 pub use berth_store::Digest;
 

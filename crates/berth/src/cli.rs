@@ -13,8 +13,9 @@ use crate::commands::container::{
     wait::WaitArgs,
 };
 use crate::commands::image::{
-    history::HistoryArgs, import::ImportArgs, inspect::InspectArgs, load::LoadArgs, ls::ImagesArgs,
-    prune::PruneArgs, rm::RmiArgs, save::SaveArgs, tag::TagArgs,
+    history::HistoryArgs, import::ImportArgs, inspect::InspectArgs, load::LoadArgs,
+    login::LoginArgs, login::LogoutArgs, ls::ImagesArgs, prune::PruneArgs, pull::PullArgs,
+    push::PushArgs, rm::RmiArgs, save::SaveArgs, search::SearchArgs, tag::TagArgs,
 };
 use crate::commands::network::{
     connect::NetworkConnectArgs, create::NetworkCreateArgs, disconnect::NetworkDisconnectArgs,
@@ -39,6 +40,8 @@ Common Commands:
   exec        Execute a command in a running container
   ps          List containers
   images      List images
+  pull        Download an image from a registry
+  push        Upload an image to a registry
   version     Show the Berth version information
   info        Display system-wide information
 
@@ -62,6 +65,8 @@ Commands:
   inspect     Return low-level information on Berth objects
   kill        Kill one or more running containers
   load        Load an image from a tar archive or STDIN
+  login       Log in to a registry
+  logout      Log out from a registry
   logs        Fetch the logs of a container
   pause       Pause all processes within one or more containers
   port        List port mappings or a specific mapping for the container
@@ -70,6 +75,7 @@ Commands:
   rm          Remove one or more containers
   rmi         Remove one or more images
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  search      Search Docker Hub for images
   start       Start one or more stopped containers
   stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
@@ -180,6 +186,21 @@ pub enum Command {
     /// Remove one or more images
     #[command(help_template = COMMAND_HELP, override_usage = "berth rmi [OPTIONS] IMAGE [IMAGE...]")]
     Rmi(RmiArgs),
+    /// Download an image from a registry
+    #[command(help_template = COMMAND_HELP, override_usage = "berth pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(PullArgs),
+    /// Log in to a registry
+    #[command(help_template = COMMAND_HELP, override_usage = "berth login [OPTIONS] [SERVER]")]
+    Login(LoginArgs),
+    /// Log out from a registry
+    #[command(help_template = COMMAND_HELP, override_usage = "berth logout [SERVER]")]
+    Logout(LogoutArgs),
+    /// Search Docker Hub for images
+    #[command(help_template = COMMAND_HELP, override_usage = "berth search [OPTIONS] TERM")]
+    Search(SearchArgs),
+    /// Upload an image to a registry
+    #[command(help_template = COMMAND_HELP, override_usage = "berth push [OPTIONS] NAME[:TAG]")]
+    Push(PushArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     #[command(help_template = COMMAND_HELP, override_usage = "berth save [OPTIONS] IMAGE [IMAGE...]")]
     Save(SaveArgs),
@@ -317,6 +338,12 @@ pub enum ImageCommand {
     /// List images
     #[command(visible_alias = "list", help_template = COMMAND_HELP, override_usage = "berth image ls [OPTIONS] [REPOSITORY[:TAG]]")]
     Ls(ImagesArgs),
+    /// Download an image from a registry
+    #[command(help_template = COMMAND_HELP, override_usage = "berth image pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    #[command(help_template = COMMAND_HELP, override_usage = "berth image push [OPTIONS] NAME[:TAG]")]
+    Push(PushArgs),
     /// Remove unused images
     #[command(help_template = COMMAND_HELP, override_usage = "berth image prune [OPTIONS]")]
     Prune(PruneArgs),

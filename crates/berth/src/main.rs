@@ -100,6 +100,15 @@ async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
         }
         Command::Inspect(args) => container::inspect::run(ctx, args).await,
         Command::Image(ImageCommand::Inspect(args)) => image::inspect::run(ctx, args).await,
+        Command::Pull(args) | Command::Image(ImageCommand::Pull(args)) => {
+            image::pull::run(ctx, args).await
+        }
+        Command::Push(args) | Command::Image(ImageCommand::Push(args)) => {
+            image::push::run(ctx, args).await
+        }
+        Command::Login(args) => image::login::login(ctx, args).await,
+        Command::Logout(args) => image::login::logout(ctx, args).await,
+        Command::Search(args) => image::search::run(ctx, args).await,
         Command::Load(args) | Command::Image(ImageCommand::Load(args)) => {
             image::load::run(ctx, args).await
         }

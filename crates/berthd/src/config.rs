@@ -79,6 +79,7 @@ const KNOWN_KEYS: &[&str] = &[
     "pidfile",
     "proxies",
     "raw-logs",
+    "registry-certs-dir",
     "registry-mirrors",
     "runtimes",
     "seccomp-profile",
@@ -117,6 +118,7 @@ const FLAG_KEYS: &[(&str, &str)] = &[
     ("iptables", "iptables"),
     ("registry_mirrors", "registry-mirrors"),
     ("insecure_registries", "insecure-registries"),
+    ("registry_certs_dir", "registry-certs-dir"),
     ("log_driver", "log-driver"),
     ("bridge", "bridge"),
     ("bip", "bip"),
@@ -154,6 +156,7 @@ pub struct DaemonConfig {
     pub iptables: bool,
     pub registry_mirrors: Vec<String>,
     pub insecure_registries: Vec<String>,
+    pub registry_certs_dir: PathBuf,
     pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
     pub network: berth_engine::networks::NetworkConfig,
@@ -230,6 +233,9 @@ impl DaemonConfig {
             iptables: boolean("iptables").unwrap_or(flags.iptables),
             registry_mirrors: list("registry-mirrors")?.unwrap_or(flags.registry_mirrors),
             insecure_registries: list("insecure-registries")?.unwrap_or(flags.insecure_registries),
+            registry_certs_dir: string("registry-certs-dir")
+                .map(PathBuf::from)
+                .unwrap_or(flags.registry_certs_dir),
             log_driver: string("log-driver").unwrap_or(flags.log_driver),
             log_opts: string_map(file.get("log-opts"), "log-opts")?,
             network: berth_engine::networks::NetworkConfig {

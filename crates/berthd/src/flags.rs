@@ -104,6 +104,14 @@ pub struct Flags {
     #[arg(long = "insecure-registry", value_name = "list")]
     pub insecure_registries: Vec<String>,
 
+    /// Folder of per-registry certificates (<dir>/<host:port>/ca.crt, client.cert, client.key)
+    #[arg(
+        long = "registry-certs-dir",
+        value_name = "path",
+        default_value = "/etc/berth/certs.d"
+    )]
+    pub registry_certs_dir: PathBuf,
+
     /// Attach containers to a network bridge ("none" disables the default network)
     #[arg(
         short = 'b',

@@ -142,6 +142,7 @@ fn engine_config(config: &DaemonConfig) -> EngineConfig {
     engine.labels = config.labels.clone();
     engine.registry_mirrors = config.registry_mirrors.clone();
     engine.insecure_registries = config.insecure_registries.clone();
+    engine.registry_certs_dir = config.registry_certs_dir.clone();
     engine.live_restore = config.live_restore;
     engine.iptables = config.iptables;
     engine.log_driver = config.log_driver.clone();

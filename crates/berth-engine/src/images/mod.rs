@@ -4,6 +4,7 @@
 
 mod archive;
 mod manage;
+mod registry;
 mod view;
 
 use std::sync::Arc;
@@ -12,6 +13,9 @@ use berth_api::ApiError;
 use berth_image::{ContainerUse, Digest, ImageStore};
 
 pub use archive::ImportRequest;
+pub use berth_image::registry::search::SearchResult;
+pub use berth_image::registry::AuthConfig;
+pub use registry::{PullRequest, PushRequest};
 pub use view::LIST_FILTERS;
 
 use crate::Engine;

@@ -52,6 +52,21 @@ pub struct ImageRecord {
     /// layers of a pull).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blobs: Vec<Digest>,
+    /// The compressed blobs known for this image's layers, by diff ID: what a pull
+    /// downloaded or a push uploaded, so a push can send (or mount) them again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub layer_blobs: BTreeMap<Digest, LayerBlob>,
+}
+
+/// A compressed layer blob in the content store and where it is known to live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerBlob {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: String,
+    /// `host/repository` names the blob was pulled from or pushed to (mount sources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// Per-image entry of `refs.json`.
@@ -260,6 +275,7 @@ impl State {
             }
             blobs.insert(entry.record.id.clone());
             blobs.extend(entry.record.blobs.iter().cloned());
+            blobs.extend(entry.record.layer_blobs.values().map(|b| b.digest.clone()));
         }
         (layers, blobs)
     }
@@ -476,6 +492,75 @@ impl ImageStore {
         self.write_index(&next)?;
         *state = next;
         Ok(moved)
+    }
+
+    /// The stored record of an image.
+    pub(crate) fn record(&self, id: &Digest) -> Result<ImageRecord, ImageError> {
+        self.lock()
+            .images
+            .get(id)
+            .map(|e| e.record.clone())
+            .ok_or_else(|| ImageError::NotFound(id.to_string()))
+    }
+
+    /// Is the image present and not deleted?
+    pub fn is_visible(&self, id: &Digest) -> bool {
+        self.lock().visible(id).is_some()
+    }
+
+    /// A compressed blob known for the layer `diff_id` (from any image) that is still in
+    /// the content store.
+    pub fn layer_blob(&self, diff_id: &Digest) -> Option<LayerBlob> {
+        let state = self.lock();
+        state
+            .images
+            .values()
+            .filter_map(|e| e.record.layer_blobs.get(diff_id))
+            .find(|b| self.store.content().exists(&b.digest))
+            .cloned()
+    }
+
+    /// Records compressed blobs for an image's layers (after a push made them), and
+    /// adds `digest_ref` (`repo@digest`) when given. The blobs must be leased by the
+    /// caller until this returns.
+    pub fn record_distribution(
+        &self,
+        id: &Digest,
+        blobs: Vec<(Digest, LayerBlob)>,
+        digest_ref: Option<Reference>,
+    ) -> Result<(), ImageError> {
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let Some(entry) = next.images.get_mut(id) else {
+            return Err(ImageError::NotFound(id.to_string()));
+        };
+        let mut changed = false;
+        for (diff_id, blob) in blobs {
+            match entry.record.layer_blobs.get_mut(&diff_id) {
+                Some(existing) if existing.digest == blob.digest => {
+                    for source in blob.sources {
+                        if !existing.sources.contains(&source) {
+                            existing.sources.push(source);
+                            changed = true;
+                        }
+                    }
+                }
+                _ => {
+                    entry.record.layer_blobs.insert(diff_id, blob);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            write_json(self.store.tmp(), &self.record_path(id), &entry.record)?;
+        }
+        if let Some(reference) = digest_ref {
+            next.refs
+                .insert(reference.to_string(), (reference, id.clone()));
+            self.write_index(&next)?;
+        }
+        *state = next;
+        Ok(())
     }
 
     /// Writes `refs.json` from a state: the commit point of every change.

@@ -87,9 +87,16 @@ pub struct Client {
     sender: Option<SendRequest<RequestBody>>,
     /// Negotiated on first use: min(server's API-Version, ours), or `DOCKER_API_VERSION`.
     version: Option<String>,
+    /// `X-Registry-Auth` sent with every request while set (pull, push).
+    registry_auth: Option<String>,
 }
 
 impl Client {
+    /// Sends `X-Registry-Auth: value` with the following requests (`None` stops it).
+    pub fn set_registry_auth(&mut self, value: Option<String>) {
+        self.registry_auth = value;
+    }
+
     pub fn new(target: Target) -> Self {
         let version = std::env::var("DOCKER_API_VERSION")
             .ok()
@@ -98,6 +105,7 @@ impl Client {
             target,
             sender: None,
             version,
+            registry_auth: None,
         }
     }
 
@@ -162,6 +170,9 @@ impl Client {
             );
         if let Some(ct) = content_type {
             builder = builder.header("content-type", ct);
+        }
+        if let Some(auth) = &self.registry_auth {
+            builder = builder.header("x-registry-auth", auth.as_str());
         }
         let request = builder
             .body(body)
@@ -331,6 +342,7 @@ impl Client {
             target: self.target.clone(),
             sender: None,
             version: self.version.clone(),
+            registry_auth: self.registry_auth.clone(),
         }
     }
 

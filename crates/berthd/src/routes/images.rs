@@ -2,11 +2,12 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use berth_api::{ApiError, ApiVersion};
-use berth_engine::images::ImportRequest;
+use berth_engine::images::{ImportRequest, PullRequest, PushRequest};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -37,6 +38,7 @@ pub async fn by_name(
     State(state): State<AppState>,
     Extension(version): Extension<ApiVersion>,
     method: axum::http::Method,
+    headers: HeaderMap,
     Path(rest): Path<String>,
     params: Params,
 ) -> HandlerResult<Response> {
@@ -57,11 +59,17 @@ pub async fn by_name(
             engine.image_tag(&name, repo, tag).await?;
             Ok(StatusCode::CREATED.into_response())
         }
-        ("POST", "push") => Err(ApiError::new(
-            berth_api::ErrorKind::NotImplemented,
-            "push is not supported by this daemon yet",
-        )
-        .into()),
+        ("POST", "push") => {
+            let request = PushRequest {
+                name: name.clone(),
+                tag: params.get("tag").unwrap_or("").to_string(),
+                auth_header: registry_auth(&headers),
+            };
+            let (tx, rx) = mpsc::channel::<String>(64);
+            let engine = state.engine.clone();
+            let work = async move { engine.image_push(request, tx).await.map(|()| Vec::new()) };
+            Ok(streams::progress_response(work, rx, raw_message).await?)
+        }
         ("DELETE", _) => {
             let items = engine
                 .image_remove(&rest, params.bool("force"), params.bool("noprune"))
@@ -117,15 +125,21 @@ pub async fn load(State(state): State<AppState>, body: Body) -> HandlerResult<Re
 /// `POST /images/create`: `fromSrc` imports a tarball; `fromImage` pulls.
 pub async fn create(
     State(state): State<AppState>,
+    headers: HeaderMap,
     params: Params,
     body: Body,
 ) -> HandlerResult<Response> {
-    if params.get("fromImage").is_some_and(|v| !v.is_empty()) {
-        return Err(ApiError::new(
-            berth_api::ErrorKind::NotImplemented,
-            "pulling images from a registry is not supported by this daemon yet",
-        )
-        .into());
+    if let Some(image) = params.get("fromImage").filter(|v| !v.is_empty()) {
+        let request = PullRequest {
+            from_image: image.to_string(),
+            tag: params.get("tag").unwrap_or("").to_string(),
+            platform: params.get("platform").map(str::to_string),
+            auth_header: registry_auth(&headers),
+        };
+        let (tx, rx) = mpsc::channel::<String>(64);
+        let engine = state.engine.clone();
+        let work = async move { engine.image_pull(request, tx).await.map(|()| Vec::new()) };
+        return Ok(streams::progress_response(work, rx, raw_message).await?);
     }
     let source = params.get("fromSrc").unwrap_or("");
     if source != "-" {
@@ -159,4 +173,17 @@ pub async fn create(
 pub async fn prune(State(state): State<AppState>, params: Params) -> HandlerResult<Response> {
     let filters = berth_api::Filters::parse(params.get("filters").unwrap_or(""))?;
     Ok(Json(state.engine.image_prune(filters).await?).into_response())
+}
+
+/// The `X-Registry-Auth` header, if any.
+pub(super) fn registry_auth(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-registry-auth")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Progress lines that are already JSON messages.
+fn raw_message(line: String) -> Value {
+    serde_json::from_str(&line).unwrap_or_else(|_| json!({ "status": line }))
 }

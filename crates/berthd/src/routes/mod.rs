@@ -5,6 +5,7 @@ pub mod exec;
 pub mod images;
 pub mod networks;
 pub mod params;
+pub mod registry;
 pub mod streams;
 pub mod system;
 pub mod version;
@@ -62,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/images/load", post(images::load))
         .route("/images/get", get(images::save_many))
         .route("/images/create", post(images::create))
+        .route("/images/search", get(registry::search))
+        .route("/auth", post(registry::login))
         .route("/images/prune", post(images::prune))
         .route(
             "/images/{*rest}",
