@@ -88,8 +88,8 @@ impl Default for Throttle {
 pub fn bar_text(current: u64, total: u64) -> String {
     const WIDTH: u64 = 50;
     let mut out = String::new();
-    if total > 0 {
-        let filled = (current.min(total) * WIDTH / total) as usize;
+    if let Some(filled) = (current.min(total) * WIDTH).checked_div(total) {
+        let filled = filled as usize;
         out.push('[');
         if filled > 0 {
             out.push_str(&"=".repeat(filled - 1));
