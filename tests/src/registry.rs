@@ -487,3 +487,179 @@ fn percent_decode(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// How a [`FakeRegistry`] misbehaves for one blob.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Serve other bytes of the same length.
+    WrongBytes,
+    /// Announce the full length, send half, close.
+    Truncated,
+    /// Send half, then hold the connection until released (for kill -9 tests).
+    Stall,
+}
+
+/// A registry made up by the test (manifests, indexes and blobs it builds itself),
+/// served by a [`TestServer`], with faults to inject per blob and a count of blob GETs.
+pub struct FakeRegistry {
+    pub server: TestServer,
+    pub state: Arc<std::sync::Mutex<FakeState>>,
+}
+
+#[derive(Default)]
+pub struct FakeState {
+    /// `name/manifests/ref` → (media type, bytes).
+    pub manifests: std::collections::HashMap<String, (String, Vec<u8>)>,
+    /// `sha256:...` → bytes.
+    pub blobs: std::collections::HashMap<String, Vec<u8>>,
+    pub faults: std::collections::HashMap<String, Fault>,
+    pub blob_gets: std::collections::HashMap<String, usize>,
+    /// `Authorization` value required on everything (`None`: anonymous).
+    pub require: Option<String>,
+    /// Released stalls.
+    pub released: bool,
+    /// Delay before each blob answer (to make concurrent pulls overlap).
+    pub delay: Duration,
+}
+
+/// sha256 digest string of bytes.
+pub fn digest_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+impl FakeRegistry {
+    pub fn start() -> FakeRegistry {
+        let state = Arc::new(std::sync::Mutex::new(FakeState::default()));
+        let shared = state.clone();
+        let server = TestServer::start(move |request| {
+            let (required, delay) = {
+                let s = shared.lock().unwrap();
+                (s.require.clone(), s.delay)
+            };
+            if let Some(required) = required {
+                if request.header("authorization") != Some(required.as_str()) {
+                    return Reply::Full(
+                        401,
+                        vec![("WWW-Authenticate".into(), "Basic realm=\"fake\"".into())],
+                        b"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}".to_vec(),
+                    );
+                }
+            }
+            let path = request.path.split('?').next().unwrap_or("");
+            if path == "/v2/" {
+                return Reply::Full(200, vec![], b"{}".to_vec());
+            }
+            let Some(rest) = path.strip_prefix("/v2/") else {
+                return Reply::Full(404, vec![], Vec::new());
+            };
+            if let Some((_, digest)) = rest.rsplit_once("/blobs/") {
+                std::thread::sleep(delay);
+                let (bytes, fault) = {
+                    let mut s = shared.lock().unwrap();
+                    *s.blob_gets.entry(digest.to_string()).or_default() += 1;
+                    (s.blobs.get(digest).cloned(), s.faults.get(digest).cloned())
+                };
+                let Some(bytes) = bytes else {
+                    return Reply::Full(404, vec![], b"{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}".to_vec());
+                };
+                return match fault {
+                    None => Reply::Full(200, vec![], bytes),
+                    Some(Fault::WrongBytes) => {
+                        let mut wrong = bytes.clone();
+                        for b in wrong.iter_mut() {
+                            *b = b.wrapping_add(1);
+                        }
+                        Reply::Full(200, vec![], wrong)
+                    }
+                    Some(Fault::Truncated) => {
+                        Reply::Truncated(200, bytes.len() as u64, bytes[..bytes.len() / 2].to_vec())
+                    }
+                    Some(Fault::Stall) => {
+                        // Hold the answer until released, then send it truncated.
+                        let deadline = Instant::now() + Duration::from_secs(60);
+                        while !shared.lock().unwrap().released && Instant::now() < deadline {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        Reply::Truncated(200, bytes.len() as u64, bytes[..bytes.len() / 2].to_vec())
+                    }
+                };
+            }
+            let s = shared.lock().unwrap();
+            match s.manifests.get(rest) {
+                Some((media_type, bytes)) => Reply::Full(
+                    200,
+                    vec![
+                        ("Content-Type".into(), media_type.clone()),
+                        ("Docker-Content-Digest".into(), digest_of(bytes)),
+                    ],
+                    bytes.clone(),
+                ),
+                None => Reply::Full(
+                    404,
+                    vec![],
+                    b"{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}".to_vec(),
+                ),
+            }
+        });
+        FakeRegistry { server, state }
+    }
+
+    pub fn host(&self) -> String {
+        self.server.host()
+    }
+
+    /// Adds a blob; returns its digest.
+    pub fn blob(&self, bytes: Vec<u8>) -> String {
+        let digest = digest_of(&bytes);
+        self.state
+            .lock()
+            .unwrap()
+            .blobs
+            .insert(digest.clone(), bytes);
+        digest
+    }
+
+    /// Serves `bytes` as `name`'s manifest under `reference` (a tag, and its digest).
+    pub fn manifest(
+        &self,
+        name: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> String {
+        let digest = digest_of(&bytes);
+        let mut s = self.state.lock().unwrap();
+        s.manifests.insert(
+            format!("{name}/manifests/{reference}"),
+            (media_type.to_string(), bytes.clone()),
+        );
+        s.manifests.insert(
+            format!("{name}/manifests/{digest}"),
+            (media_type.to_string(), bytes),
+        );
+        digest
+    }
+
+    pub fn fault(&self, digest: &str, fault: Option<Fault>) {
+        let mut s = self.state.lock().unwrap();
+        match fault {
+            Some(f) => {
+                s.faults.insert(digest.to_string(), f);
+            }
+            None => {
+                s.faults.remove(digest);
+            }
+        }
+    }
+
+    pub fn gets(&self, digest: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .blob_gets
+            .get(digest)
+            .copied()
+            .unwrap_or(0)
+    }
+}
