@@ -69,6 +69,11 @@ pub fn generate(dir: &Path) -> Result<Generated, String> {
     })
 }
 
+/// Writes only `big.tar` into `dir` (the registry figures need no more).
+pub fn generate_big(dir: &Path) -> Result<BigImage, String> {
+    big_image(dir).map_err(|e| format!("generating the 200 MB image: {e}"))
+}
+
 fn big_image(dir: &Path) -> io::Result<BigImage> {
     let path = dir.join("big.tar");
     let mut archive = Builder::new(BufWriter::with_capacity(1 << 20, File::create(&path)?));

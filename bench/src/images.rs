@@ -23,15 +23,15 @@ const RSS_GOAL_MB: f64 = 30.0;
 const MB: f64 = 1_000_000.0;
 
 /// One engine under test: a daemon, the CLI that drives it, and where its memory is.
-struct Engine {
-    daemon: &'static str,
-    client: Option<Client>,
-    endpoint: Endpoint,
-    pid: u32,
+pub(crate) struct Engine {
+    pub(crate) daemon: &'static str,
+    pub(crate) client: Option<Client>,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) pid: u32,
 }
 
 impl Engine {
-    fn client(&self) -> Result<&Client, String> {
+    pub(crate) fn client(&self) -> Result<&Client, String> {
         self.client
             .as_ref()
             .ok_or_else(|| "no docker CLI on PATH".to_string())
@@ -43,15 +43,15 @@ impl Engine {
 }
 
 /// A fresh berthd and, when dockerd is installed, a fresh private dockerd.
-struct Pair {
+pub(crate) struct Pair {
     // Kept only to run while the engines are measured, and to be stopped on drop.
     _berthd: Berthd,
     _dockerd: Option<Dockerd>,
-    engines: Vec<Engine>,
+    pub(crate) engines: Vec<Engine>,
 }
 
 impl Pair {
-    fn start(bin_dir: &Path) -> Result<Pair, String> {
+    pub(crate) fn start(bin_dir: &Path) -> Result<Pair, String> {
         let berthd = Berthd::start(bin_dir)?;
         let mut engines = vec![Engine {
             daemon: "berthd",
@@ -135,7 +135,7 @@ pub fn run(bin_dir: &Path, options: &Options) -> Result<(), String> {
 
 /// Prints `berthd NAME`, `dockerd NAME` and `ratio NAME dockerd/berthd`; a figure that
 /// cannot be taken is printed as `not measured`.
-fn figure(
+pub(crate) fn figure(
     engines: &[Engine],
     name: &str,
     goal: Option<String>,
@@ -168,7 +168,7 @@ fn figure(
     Ok(results)
 }
 
-fn sync_disks() {
+pub(crate) fn sync_disks() {
     // SAFETY: sync(2) takes no arguments and cannot fail.
     unsafe { libc::sync() };
 }
@@ -416,7 +416,7 @@ fn list_len(endpoint: &Endpoint) -> Result<usize, String> {
         .ok_or_else(|| "/images/json is not a list".to_string())
 }
 
-fn image_exists(endpoint: &Endpoint, reference: &str) -> bool {
+pub(crate) fn image_exists(endpoint: &Endpoint, reference: &str) -> bool {
     matches!(
         http::request_once(endpoint, &format!("/images/{reference}/json")),
         Ok((200, _))
@@ -424,7 +424,7 @@ fn image_exists(endpoint: &Endpoint, reference: &str) -> bool {
 }
 
 /// The image `reference` exists with the expected ID (the digest of the generated config).
-fn check_image(endpoint: &Endpoint, reference: &str, id: &str) -> Result<(), String> {
+pub(crate) fn check_image(endpoint: &Endpoint, reference: &str, id: &str) -> Result<(), String> {
     let path = format!("/images/{reference}/json");
     let body = expect_ok(http::request_once(endpoint, &path), &path)?;
     let image: serde_json::Value =

@@ -3,7 +3,7 @@
 //! `median (min-max) ms`).
 //!
 //! Usage:
-//!   berth-bench [system|images|containers|all] [OPTIONS]   the figures (default: all)
+//!   berth-bench [system|images|containers|extras|registry|all] [OPTIONS]   the figures (default: all)
 //!   berth-bench run NAME N -- COMMAND [ARGS...]     time any command N times
 //!   berth-bench generate DIR                        write the benchmark images into DIR
 
@@ -17,6 +17,7 @@ mod imagegen;
 mod images;
 mod interrupt;
 mod procfs;
+mod registry;
 mod stats;
 mod system;
 mod tempdir;
@@ -51,6 +52,7 @@ enum Suite {
     Images,
     Containers,
     Extras,
+    Registry,
     All,
 }
 
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Some("images") => parse_options(&args[1..]).and_then(|o| bench(Suite::Images, &o)),
         Some("containers") => parse_options(&args[1..]).and_then(|o| bench(Suite::Containers, &o)),
         Some("extras") => parse_options(&args[1..]).and_then(|o| bench(Suite::Extras, &o)),
+        Some("registry") => parse_options(&args[1..]).and_then(|o| bench(Suite::Registry, &o)),
         Some("all") => parse_options(&args[1..]).and_then(|o| bench(Suite::All, &o)),
         _ => parse_options(&args).and_then(|o| bench(Suite::All, &o)),
     };
@@ -81,7 +84,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "Usage:\n  berth-bench [system|images|containers|all] [--requests N] [--runs N] [--starts N]\n\
+    "Usage:\n  berth-bench [system|images|containers|extras|registry|all] [--requests N] [--runs N] [--starts N]\n\
      \x20             [--image-runs N] [--list-requests N] [--rounds N] [--containers N]\n\
      \x20             [--parallel N]\n\
      \x20 berth-bench run NAME N -- COMMAND [ARGS...]\n\
@@ -143,6 +146,9 @@ fn bench(suite: Suite, options: &Options) -> Result<(), String> {
     }
     if matches!(suite, Suite::Extras | Suite::All) {
         extras::run(&bin_dir, options)?;
+    }
+    if matches!(suite, Suite::Registry | Suite::All) {
+        registry::run(&bin_dir, options)?;
     }
     Ok(())
 }

@@ -22,9 +22,9 @@ pub struct PullRequest {
 /// Turns progress messages into lines for the response stream. Messages come from
 /// async tasks and must never block them, so they go through an unbounded queue that a
 /// forwarder drains into the (bounded) response channel.
-pub(crate) fn progress_sink(out: mpsc::Sender<String>) -> Progress {
+pub(crate) fn progress_sink(out: mpsc::Sender<String>) -> (Progress, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
-    tokio::spawn(async move {
+    let forwarder = tokio::spawn(async move {
         while let Some(message) = rx.recv().await {
             if out.send(message.to_string()).await.is_err() {
                 // The client went away; keep draining so senders never notice.
@@ -33,9 +33,17 @@ pub(crate) fn progress_sink(out: mpsc::Sender<String>) -> Progress {
             }
         }
     });
-    Progress::new(move |message| {
+    let sink = Progress::new(move |message| {
         let _ = tx.send(message);
-    })
+    });
+    (sink, forwarder)
+}
+
+/// Waits until every message of `sink` reached the response channel, so a stream that
+/// ends right after its last message still carries it.
+async fn flush(sink: Progress, forwarder: tokio::task::JoinHandle<()>) {
+    drop(sink);
+    let _ = forwarder.await;
 }
 
 pub(crate) fn parse_auth(header: Option<&str>) -> Result<AuthConfig, ApiError> {
@@ -89,7 +97,7 @@ impl Engine {
                 })
                 .collect::<Result<Vec<_>, _>>()?
         };
-        let sink = progress_sink(progress);
+        let (sink, forwarder) = progress_sink(progress);
         let all_tags = references.len() > 1 || (tag.is_empty() && base.is_name_only());
         let mut any_downloaded = false;
         for reference in references {
@@ -120,6 +128,7 @@ impl Engine {
                 format!("Status: Image is up to date for {name}")
             });
         }
+        flush(sink, forwarder).await;
         Ok(())
     }
 }
@@ -199,7 +208,7 @@ impl Engine {
                 found
             }
         };
-        let sink = progress_sink(progress);
+        let (sink, forwarder) = progress_sink(progress);
         sink.line(format!(
             "The push refers to repository [{}]",
             repository.name()
@@ -210,9 +219,11 @@ impl Engine {
             &repository,
             images,
             auth,
-            sink,
+            sink.clone(),
         )
-        .await?;
+        .await;
+        flush(sink, forwarder).await;
+        let pushed = pushed?;
         for tagged in pushed {
             let name = repository
                 .with_tag(&tagged.tag)

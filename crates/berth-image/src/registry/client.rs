@@ -122,6 +122,35 @@ impl Repository {
         Ok(repo)
     }
 
+    /// A repository connection rebuilt from an earlier one's authentication (no ping).
+    pub(crate) fn resume(
+        http: reqwest::Client,
+        endpoint: Endpoint,
+        name: &str,
+        auth: AuthConfig,
+        push: bool,
+        session: (Option<String>, Option<Challenge>),
+    ) -> Repository {
+        Repository {
+            http,
+            endpoint,
+            name: name.to_string(),
+            auth,
+            actions: if push { "pull,push" } else { "pull" },
+            extra_scopes: Mutex::new(Vec::new()),
+            authorization: Mutex::new(session.0),
+            challenge: Mutex::new(session.1),
+        }
+    }
+
+    /// What [`Repository::resume`] needs.
+    pub(crate) fn session(&self) -> (Option<String>, Option<Challenge>) {
+        (
+            self.authorization.lock().unwrap().clone(),
+            self.challenge.lock().unwrap().clone(),
+        )
+    }
+
     /// `repository:<name>:<actions>` plus any extra scopes.
     fn scopes(&self) -> Vec<String> {
         // No repository (a login): the token covers the account only.

@@ -20,6 +20,7 @@ pub mod search;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use berth_store::Digest;
 
@@ -62,7 +63,17 @@ pub struct Registries {
     /// One lock per layer being downloaded (by chain ID), so two pulls of one image
     /// download each layer once: the second waits and then finds it present.
     downloads: Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>,
+    /// Recent authentications per (endpoint, repository, access, credentials), so a pull
+    /// of an image already present costs one manifest request, not a ping and a token.
+    sessions: Mutex<HashMap<SessionKey, (Session, Instant)>>,
 }
+
+type SessionKey = (String, String, bool, String);
+type Session = (Option<String>, Option<auth::Challenge>);
+
+/// How long a remembered authentication is reused. A token that expires sooner is
+/// renewed when a request is refused with 401.
+const SESSION_TTL: Duration = Duration::from_secs(50);
 
 impl Registries {
     pub fn new(config: RegistryConfig) -> Registries {
@@ -71,6 +82,7 @@ impl Registries {
             clients: Mutex::new(HashMap::new()),
             plain_http: Mutex::new(HashMap::new()),
             downloads: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -135,6 +147,55 @@ impl Registries {
         push: bool,
     ) -> Result<Repository, RegistryError> {
         let http = self.http(&endpoint.host)?;
+        let remembered = self.endpoints(&endpoint.host).into_iter().next();
+        let base = match remembered {
+            // The plain-HTTP fallback learned earlier applies to this endpoint too.
+            Some(e) if !endpoint.mirror && e.host == endpoint.host => e.base,
+            _ => endpoint.base.clone(),
+        };
+        let key: SessionKey = (
+            base.clone(),
+            name.to_string(),
+            push,
+            serde_json::to_string(auth).unwrap_or_default(),
+        );
+        if !name.is_empty() {
+            let cached = self.sessions.lock().unwrap().get(&key).cloned();
+            if let Some((session, at)) = cached {
+                if at.elapsed() < SESSION_TTL {
+                    let endpoint = Endpoint {
+                        base,
+                        ..endpoint.clone()
+                    };
+                    return Ok(Repository::resume(
+                        http,
+                        endpoint,
+                        name,
+                        auth.clone(),
+                        push,
+                        session,
+                    ));
+                }
+            }
+        }
+        let repo = self.connect_fresh(http, endpoint, name, auth, push).await?;
+        if !name.is_empty() {
+            let key = (repo.endpoint.base.clone(), key.1, key.2, key.3);
+            let mut sessions = self.sessions.lock().unwrap();
+            sessions.retain(|_, (_, at)| at.elapsed() < SESSION_TTL);
+            sessions.insert(key, (repo.session(), Instant::now()));
+        }
+        Ok(repo)
+    }
+
+    async fn connect_fresh(
+        &self,
+        http: reqwest::Client,
+        endpoint: &Endpoint,
+        name: &str,
+        auth: &AuthConfig,
+        push: bool,
+    ) -> Result<Repository, RegistryError> {
         let first =
             Repository::connect(http.clone(), endpoint.clone(), name, auth.clone(), push).await;
         match first {

@@ -114,7 +114,13 @@ async fn pull_leased(
     );
 
     if store.is_visible(&id) {
-        commit(store, lease, &fetch, None, tags).await?;
+        // Present and tagged already: nothing to write (no fsync on this fast path).
+        let tagged = tags
+            .iter()
+            .all(|t| store.resolve(&t.to_string()).is_ok_and(|i| i.id == id));
+        if !tagged {
+            commit(store, lease, &fetch, None, tags).await?;
+        }
         finish(progress, reference, &fetch.top_digest, false);
         return Ok(Pulled {
             id,
