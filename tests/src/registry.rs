@@ -49,6 +49,15 @@ impl Registry {
     }
 
     pub fn start_with(auth: RegistryAuth) -> Registry {
+        Registry::start_full(auth, None)
+    }
+
+    /// With TLS: the server certificate and key, and the CA whose client certificates
+    /// it demands (when given).
+    pub fn start_full(
+        auth: RegistryAuth,
+        tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
+    ) -> Registry {
         let dir = TempDir::new("berth-registry");
         let port = free_port();
         let storage = dir.join("storage");
@@ -74,10 +83,25 @@ impl Registry {
                 cert.display()
             ),
         };
+        let tls_yaml = match &tls {
+            None => String::new(),
+            Some((cert, key, client_ca)) => {
+                let mut yaml = format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    cert.display(),
+                    key.display()
+                );
+                if let Some(ca) = client_ca {
+                    yaml.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
+                }
+                yaml
+            }
+        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-test-secret\n{auth_yaml}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-test-secret\n{tls_yaml}{auth_yaml}",
             storage.display()
         );
+        let tls_on = tls.is_some();
         let config_path = dir.join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");
         let log = std::fs::File::create(dir.join("registry.log")).expect("registry log");
@@ -94,13 +118,26 @@ impl Registry {
             dir,
             child: Some(child),
         };
-        registry.wait_ready();
+        registry.wait_ready(tls_on);
         registry
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self, tls: bool) {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
+            if tls {
+                // A TLS registry: the port accepting connections is enough.
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                assert!(
+                    Instant::now() < deadline,
+                    "docker-registry did not listen:\n{}",
+                    self.log()
+                );
+                continue;
+            }
             if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
                 let request = format!(

@@ -139,9 +139,12 @@ pub fn http_client(
             }
         }
     }
-    builder
-        .build()
-        .map_err(|e| RegistryError::Transport(format!("setting up TLS for {host}: {e}")))
+    builder.build().map_err(|e| {
+        RegistryError::Transport(format!(
+            "setting up TLS for {host}: {}",
+            super::error::describe(&e)
+        ))
+    })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, RegistryError> {
