@@ -341,3 +341,34 @@ fn bearer_token_login_push_pull() {
     let out = berth_ok(&test, &config, &["run", "--rm", &name, "echo", "tokens"]);
     assert_eq!(out.trim(), "tokens");
 }
+
+#[test]
+fn all_tags_and_quiet() {
+    if !Registry::available() {
+        eprintln!("skipped: /usr/bin/docker-registry is not installed");
+        return;
+    }
+    let registry = Registry::start();
+    let test = TestDaemon::start();
+    let config = TempDir::new("berth-dcfg");
+    let repo = format!("{}/multi", registry.host());
+    for tag in ["a", "b"] {
+        berth_ok(&test, &config, &["tag", "busybox:latest", &format!("{repo}:{tag}")]);
+    }
+    let out = berth_ok(&test, &config, &["push", "-a", &repo]);
+    assert!(out.contains("a: digest: sha256:") && out.contains("b: digest: sha256:"), "{out}");
+    let out = berth(&test, &config, &["push", "-a", &format!("{repo}:a")]);
+    assert!(!out.status.success(), "{}", text(&out));
+
+    berth_ok(&test, &config, &["rmi", &format!("{repo}:a"), &format!("{repo}:b"), "busybox:latest"]);
+    let out = berth_ok(&test, &config, &["pull", "--all-tags", &repo]);
+    assert!(out.contains("a: Pulling from multi") && out.contains("b: Pulling from multi"), "{out}");
+    assert!(out.contains(&format!("Status: Downloaded newer image for {repo}")), "{out}");
+    let tags = berth_ok(&test, &config, &["images", "--format", "{{.Tag}}", &repo]);
+    let mut tags: Vec<&str> = tags.lines().collect();
+    tags.sort();
+    assert_eq!(tags, ["a", "b"]);
+
+    let out = berth_ok(&test, &config, &["pull", "-q", &format!("{repo}:a")]);
+    assert_eq!(out.trim(), format!("{repo}:a"));
+}
