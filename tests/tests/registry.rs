@@ -353,17 +353,39 @@ fn all_tags_and_quiet() {
     let config = TempDir::new("berth-dcfg");
     let repo = format!("{}/multi", registry.host());
     for tag in ["a", "b"] {
-        berth_ok(&test, &config, &["tag", "busybox:latest", &format!("{repo}:{tag}")]);
+        berth_ok(
+            &test,
+            &config,
+            &["tag", "busybox:latest", &format!("{repo}:{tag}")],
+        );
     }
     let out = berth_ok(&test, &config, &["push", "-a", &repo]);
-    assert!(out.contains("a: digest: sha256:") && out.contains("b: digest: sha256:"), "{out}");
+    assert!(
+        out.contains("a: digest: sha256:") && out.contains("b: digest: sha256:"),
+        "{out}"
+    );
     let out = berth(&test, &config, &["push", "-a", &format!("{repo}:a")]);
     assert!(!out.status.success(), "{}", text(&out));
 
-    berth_ok(&test, &config, &["rmi", &format!("{repo}:a"), &format!("{repo}:b"), "busybox:latest"]);
+    berth_ok(
+        &test,
+        &config,
+        &[
+            "rmi",
+            &format!("{repo}:a"),
+            &format!("{repo}:b"),
+            "busybox:latest",
+        ],
+    );
     let out = berth_ok(&test, &config, &["pull", "--all-tags", &repo]);
-    assert!(out.contains("a: Pulling from multi") && out.contains("b: Pulling from multi"), "{out}");
-    assert!(out.contains(&format!("Status: Downloaded newer image for {repo}")), "{out}");
+    assert!(
+        out.contains("a: Pulling from multi") && out.contains("b: Pulling from multi"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {repo}")),
+        "{out}"
+    );
     let tags = berth_ok(&test, &config, &["images", "--format", "{{.Tag}}", &repo]);
     let mut tags: Vec<&str> = tags.lines().collect();
     tags.sort();
