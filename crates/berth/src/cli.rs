@@ -46,6 +46,7 @@ Common Commands:
   info        Display system-wide information
 
 Management Commands:
+  compose     Define and run multi-container applications
   container   Manage containers
   image       Manage images
   network     Manage networks
@@ -207,6 +208,9 @@ pub enum Command {
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     #[command(help_template = COMMAND_HELP, override_usage = "berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")]
     Tag(TagArgs),
+    /// Define and run multi-container applications
+    #[command(name = "compose")]
+    Compose(crate::commands::compose::ComposeArgs),
     /// Manage images
     #[command(
         subcommand,

@@ -82,6 +82,7 @@ fn main() -> ExitCode {
 async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
     match command {
         Command::Version(args) => commands::version::run(ctx, args).await,
+        Command::Compose(args) => commands::compose::run(ctx, args).await,
         Command::Info(args) | Command::System(SystemCommand::Info(args)) => {
             commands::info::run(ctx, args).await
         }

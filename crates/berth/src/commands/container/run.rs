@@ -32,7 +32,7 @@ pub struct RunArgs {
 }
 
 pub async fn run(ctx: &mut Context, args: RunArgs) -> client::Result<u8> {
-    let mut spec = match args.flags.to_spec(args.detach) {
+    let spec = match args.flags.to_spec(args.detach) {
         Ok(spec) => spec,
         Err(e) => {
             print_flag_error("run", USAGE, &e);
@@ -54,11 +54,30 @@ pub async fn run(ctx: &mut Context, args: RunArgs) -> client::Result<u8> {
             }
         },
     };
+    run_spec(
+        ctx,
+        spec,
+        args.detach,
+        sig_proxy,
+        args.detach_keys.as_deref(),
+    )
+    .await
+}
+
+/// Creates, attaches, starts and streams a container from a prepared spec (`run`, and
+/// `compose run` with the service's configuration).
+pub async fn run_spec(
+    ctx: &mut Context,
+    mut spec: super::opts::ContainerSpec,
+    detach: bool,
+    sig_proxy: bool,
+    detach_keys_flag: Option<&str>,
+) -> client::Result<u8> {
     let tty_mode = spec.tty();
     let attach_stdin = spec.attach("AttachStdin");
     let attach_stdout = spec.attach("AttachStdout");
     let attach_stderr = spec.attach("AttachStderr");
-    if args.detach {
+    if detach {
         if spec.explicit_attach {
             eprintln!("conflicting options: cannot specify both --attach and --detach");
             return Ok(1);
@@ -77,7 +96,7 @@ pub async fn run(ctx: &mut Context, args: RunArgs) -> client::Result<u8> {
         }
     };
     // With a TTY, keys reach the container through it; docker turns the proxy off.
-    if sig_proxy && !tty_mode && !args.detach {
+    if sig_proxy && !tty_mode && !detach {
         signals::forward_all(&ctx.client, &id);
     }
 
@@ -85,7 +104,7 @@ pub async fn run(ctx: &mut Context, args: RunArgs) -> client::Result<u8> {
     if !attach {
         println!("{id}");
     }
-    let keys = detach_keys(args.detach_keys.as_deref());
+    let keys = detach_keys(detach_keys_flag);
     let hijacked = if attach {
         let path = attach_path(
             &id,

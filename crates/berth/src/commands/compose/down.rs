@@ -1,0 +1,147 @@
+//! `compose down`: stops and removes the project's containers (dependents first), then
+//! its networks, with `-v` its volumes, with `--rmi` its images.
+
+use clap::Args;
+
+use super::convergence::{self, orphans, stop_timeout};
+use super::project::Options;
+use super::resources;
+use super::state;
+use crate::client::{self, encode, Client, ClientError};
+use crate::commands::Context;
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Remove named volumes declared in the "volumes" section of the Compose file and anonymous volumes attached to containers
+    #[arg(short = 'v', long = "volumes")]
+    pub volumes: bool,
+    /// Remove images used by services. "local" remove only images that don't have a custom tag ("local"|"all")
+    #[arg(long = "rmi", value_name = "string")]
+    pub rmi: Option<String>,
+    /// Remove containers for services not defined in the Compose file
+    #[arg(long = "remove-orphans")]
+    pub remove_orphans: bool,
+    /// Specify a shutdown timeout in seconds
+    #[arg(short = 't', long = "timeout", value_name = "int")]
+    pub timeout: Option<i64>,
+    pub services: Vec<String>,
+}
+
+pub async fn run(ctx: &mut Context, options: &Options, args: DownArgs) -> client::Result<u8> {
+    if let Some(rmi) = &args.rmi {
+        if rmi != "all" && rmi != "local" {
+            return Err(ClientError::Other(anyhow::anyhow!(
+                "invalid --rmi option {rmi:?}: use \"all\" or \"local\""
+            )));
+        }
+    }
+    // Without files, `-p NAME` still finds the project's objects by label.
+    let loaded = match options.load() {
+        Ok(l) => Some(l),
+        Err(e) if options.load.project_name.is_some() => {
+            let _ = e;
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let project_name = match &loaded {
+        Some(l) => l.project.name.clone(),
+        None => options.project_name()?,
+    };
+    ctx.client.negotiated_version().await?;
+    let all = state::containers(&mut ctx.client, &project_name, true).await?;
+    let mut targets = state::of_services(all.clone(), &args.services, true);
+    if let Some(l) = &loaded {
+        let orphan_list = orphans(&l.project, &all);
+        if !orphan_list.is_empty() && !args.remove_orphans {
+            let names: Vec<&str> = orphan_list.iter().map(|c| c.name.as_str()).collect();
+            eprintln!(
+                "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+                names.join(" ")
+            );
+            targets.retain(|c| !orphan_list.iter().any(|o| o.id == c.id));
+        }
+    }
+    // Dependents first: reverse start order, one-off containers before everything.
+    let order: Vec<String> = match &loaded {
+        Some(l) => {
+            let mut all_services = l.project.services.clone();
+            all_services.extend(l.project.disabled.clone());
+            berth_compose::start_order(&all_services).unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let rank = |service: &str| {
+        order
+            .iter()
+            .position(|s| s == service)
+            .map(|p| p as i64)
+            .unwrap_or(-1)
+    };
+    targets.sort_by_key(|c| (!c.oneoff, std::cmp::Reverse(rank(&c.service))));
+    // Containers of one service go down together.
+    let mut i = 0;
+    let mut failed = false;
+    while i < targets.len() {
+        let key = (targets[i].oneoff, targets[i].service.clone());
+        let group: Vec<_> = targets[i..]
+            .iter()
+            .take_while(|c| (c.oneoff, c.service.clone()) == key)
+            .cloned()
+            .collect();
+        i += group.len();
+        let service = loaded.as_ref().and_then(|l| l.project.services.get(&key.1));
+        let timeout = stop_timeout(service, args.timeout);
+        let tasks = group.iter().map(|c| {
+            let mut client = ctx.client.sibling();
+            let volumes = args.volumes;
+            async move {
+                convergence::stop_container(&mut client, c, timeout).await?;
+                convergence::remove_container(&mut client, c, volumes).await
+            }
+        });
+        for r in futures_util::future::join_all(tasks).await {
+            if let Err(e) = r {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if args.services.is_empty() {
+        failed |= !resources::remove_networks(&mut ctx.client, &project_name).await?;
+        if args.volumes {
+            failed |= !resources::remove_volumes(&mut ctx.client, &project_name).await?;
+        }
+    }
+    if let (Some(rmi), Some(l)) = (&args.rmi, &loaded) {
+        let mut seen = Vec::new();
+        for s in l.project.services.values() {
+            if rmi == "local" && s.image.is_some() {
+                continue;
+            }
+            let image = s.image_name(&l.project.name);
+            if seen.contains(&image) {
+                continue;
+            }
+            seen.push(image.clone());
+            let response = ctx
+                .client
+                .send(
+                    http::Method::DELETE,
+                    &format!("/images/{}", encode(&image)),
+                    None,
+                    None,
+                )
+                .await?;
+            match Client::check(response).await {
+                Ok(_) => resources::event("Image", &image, "Removed"),
+                Err(e) if crate::commands::container::is_not_found(&e) => {}
+                Err(e) => {
+                    eprintln!("{e}");
+                    failed = true;
+                }
+            }
+        }
+    }
+    Ok(u8::from(failed))
+}

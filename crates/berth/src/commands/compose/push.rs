@@ -1,0 +1,75 @@
+//! `compose push`: pushes the images of services that have both `image` and `build`
+//! (or every service's image, as Compose does).
+
+use clap::Args;
+use serde_json::Value;
+
+use super::project::Options;
+use super::resources::event;
+use crate::client::{self, encode, Client, ClientError};
+use crate::commands::container::pull::Reference;
+use crate::commands::Context;
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Push what it can and ignores images with push failures
+    #[arg(long = "ignore-push-failures")]
+    pub ignore_push_failures: bool,
+    /// Push without printing progress information
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    pub services: Vec<String>,
+}
+
+/// `POST /images/{name}/push?tag=`, failing on an error message in the stream.
+pub async fn push_image(client: &mut Client, image: &str, quiet: bool) -> client::Result<()> {
+    let reference = Reference::parse(image);
+    let path = format!(
+        "/images/{}/push?tag={}",
+        encode(&reference.name),
+        encode(&reference.tag)
+    );
+    let response = client.send(http::Method::POST, &path, None, None).await?;
+    let mut failure = None;
+    Client::read_json_lines(response, |message| {
+        if let Some(error) = message.get("error").and_then(Value::as_str) {
+            failure = Some(error.to_string());
+            return Ok(false);
+        }
+        if !quiet {
+            if let Some(status) = message.get("status").and_then(Value::as_str) {
+                match message.get("id").and_then(Value::as_str) {
+                    Some(id) => eprintln!("{id}: {status}"),
+                    None => eprintln!("{status}"),
+                }
+            }
+        }
+        Ok(true)
+    })
+    .await?;
+    match failure {
+        Some(message) => Err(ClientError::Stream(message)),
+        None => Ok(()),
+    }
+}
+
+pub async fn run(ctx: &mut Context, options: &Options, args: PushArgs) -> client::Result<u8> {
+    let mut loaded = options.load()?;
+    let names = loaded.select(&args.services)?;
+    let mut failed = false;
+    for name in names {
+        let service = loaded.service(&name)?;
+        let Some(image) = service.image.clone() else {
+            continue;
+        };
+        event("Image", &image, "Pushing");
+        match push_image(&mut ctx.client, &image, args.quiet).await {
+            Ok(()) => event("Image", &image, "Pushed"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed |= !args.ignore_push_failures;
+            }
+        }
+    }
+    Ok(u8::from(failed))
+}
