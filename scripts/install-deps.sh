@@ -12,6 +12,7 @@ packages=(
   git ca-certificates
   docker-registry              # a real registry server for registry tests
   docker.io                    # reference dockerd for compatibility tests and benchmarks
+  docker-compose               # the Python docker-compose 1.29, driven against berthd in tests
   python3
 )
 

@@ -220,13 +220,7 @@ impl NetDaemon {
         args.extend_from_slice(extra);
         args.push(name);
         self.ok(&args);
-        let bridge = self.ok(&[
-            "network",
-            "inspect",
-            "-f",
-            "{{index .Options \"com.docker.network.bridge.name\"}}",
-            name,
-        ]);
+        let bridge = bridge_of(&json(&self.ok(&["network", "inspect", name]))[0]);
         self.links
             .lock()
             .expect("links")
@@ -463,6 +457,15 @@ impl Drop for NetDaemon {
             );
             self.purge();
         }
+    }
+}
+
+/// The bridge of a network from its inspect document: the name it was created with
+/// (`com.docker.network.bridge.name`), else `br-` and the first 12 digits of its ID.
+pub fn bridge_of(network: &Value) -> String {
+    match network["Options"]["com.docker.network.bridge.name"].as_str() {
+        Some(name) => name.to_string(),
+        None => format!("br-{}", &network["Id"].as_str().unwrap_or("")[..12]),
     }
 }
 

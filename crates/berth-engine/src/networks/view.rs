@@ -133,8 +133,10 @@ impl Engine {
             .iter()
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
-        options.insert("com.docker.network.bridge.name".into(), json!(state.bridge));
+        // Like dockerd, a user network shows only the options it was created with:
+        // docker-compose 1.x recreates (or refuses) a network whose options differ.
         if state.name == DEFAULT_NETWORK {
+            options.insert("com.docker.network.bridge.name".into(), json!(state.bridge));
             options.insert(
                 "com.docker.network.bridge.default_bridge".into(),
                 json!("true"),

@@ -276,10 +276,12 @@ async fn wait_condition(
                         )))
                     }
                     Some(_) => {}
-                    None => return Err(other(format!(
+                    None => {
+                        return Err(other(format!(
                         "dependency failed to start: container {} has no healthcheck configured",
                         c.name
-                    ))),
+                    )))
+                    }
                 }
                 if info.pointer("/State/Running").and_then(Value::as_bool) == Some(false) {
                     return Err(other(format!(
