@@ -9,11 +9,11 @@ use crate::error::{Error, Result};
 
 pub type Env = BTreeMap<String, String>;
 
+/// `KEY=VALUE` entries in file order; `None` for a bare key with no value anywhere.
+pub type Entries = Vec<(String, Option<String>)>;
+
 /// Reads `path`; `lookup` resolves bare keys (`KEY` alone on a line).
-pub fn read(
-    path: &Path,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, Option<String>)>> {
+pub fn read(path: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Entries> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -27,7 +27,7 @@ pub fn read(
 pub fn parse(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> std::result::Result<Vec<(String, Option<String>)>, (usize, String)> {
+) -> std::result::Result<Entries, (usize, String)> {
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();

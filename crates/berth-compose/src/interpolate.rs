@@ -16,10 +16,8 @@ pub trait Lookup {
 /// (`services.web.image`).
 pub fn tree(value: &mut Value, path: &str, env: &dyn Lookup) -> Result<()> {
     match value {
-        Value::String(s) => {
-            if s.contains('$') {
-                *s = string(s, path, env)?;
-            }
+        Value::String(s) if s.contains('$') => {
+            *s = string(s, path, env)?;
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {

@@ -102,7 +102,7 @@ fn keyed(value: &Value) -> Map<String, Value> {
         Value::Object(m) => m.clone(),
         Value::Array(items) => items
             .iter()
-            .filter_map(|i| crate::yaml::scalar_string(i))
+            .filter_map(crate::yaml::scalar_string)
             .map(|s| match s.split_once('=') {
                 Some((k, v)) => (k.to_string(), Value::String(v.to_string())),
                 None => (s, Value::Null),
@@ -117,7 +117,7 @@ fn named(value: &Value) -> Map<String, Value> {
         Value::Object(m) => m.clone(),
         Value::Array(items) => items
             .iter()
-            .filter_map(|i| crate::yaml::scalar_string(i))
+            .filter_map(crate::yaml::scalar_string)
             .map(|s| (s, Value::Null))
             .collect(),
         _ => Map::new(),

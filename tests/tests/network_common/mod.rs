@@ -246,6 +246,11 @@ impl NetDaemon {
             .collect()
     }
 
+    /// Remembers a bridge or veth the test made some other way (checked gone at the end).
+    pub fn record_link(&self, name: &str) {
+        self.links.lock().expect("links").insert(name.to_string());
+    }
+
     /// Remembers the host-side veths of a container (its endpoint IDs).
     pub fn record_veths(&self, container: &str) {
         let out = self.berth(&[

@@ -92,7 +92,7 @@ fn ignored(patterns: &[(bool, String)], path: &str) -> bool {
             || path
                 .char_indices()
                 .filter(|(_, c)| *c == '/')
-                .any(|(i, _)| glob(pattern.as_bytes(), path[..i].as_bytes()));
+                .any(|(i, _)| glob(pattern.as_bytes(), &path.as_bytes()[..i]));
         if hit {
             out = *exclude;
         }

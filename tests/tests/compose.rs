@@ -1,0 +1,432 @@
+//! `berth compose` end to end: the seed's web + redis app (docker-compose.yml in the old
+//! version-1 layout, `links`, a published port answered on 127.0.0.1, a bind mount),
+//! scaling, idempotent `up`, recreation of a changed service, `down -v` leaving nothing,
+//! and the same app driven by the Python docker-compose 1.29 against berthd.
+
+mod network_common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use berth_tests::{berth_command, TempDir};
+use network_common::{bridge_of, free_port, free_subnet, json, unique, NetDaemon, Out};
+
+/// A daemon whose project networks get /26 subnets of a /24 no one else uses.
+fn daemon() -> NetDaemon {
+    let pool = free_subnet();
+    NetDaemon::start_with(
+        &format!(r#"{{"default-address-pools": [{{"base": "{pool}.0/24", "size": 26}}]}}"#),
+        &[],
+    )
+}
+
+fn output(command: &mut Command) -> Out {
+    let out = command.output().expect("run");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `berth compose ARGS` in `dir` against `d`.
+fn compose(d: &NetDaemon, dir: &Path, args: &[&str]) -> Out {
+    let mut command = berth_command();
+    command
+        .arg("-H")
+        .arg(d.daemon().host())
+        .arg("compose")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .env_remove("COMPOSE_FILE");
+    output(&mut command)
+}
+
+fn compose_ok(d: &NetDaemon, dir: &Path, args: &[&str]) -> String {
+    let out = compose(d, dir, args);
+    assert_eq!(out.code, 0, "compose {args:?}: {out:?}\n{}", d.log_tail());
+    out.stdout
+}
+
+/// The seed's app: `web` serves a CGI script that asks `redis` (a busybox `nc` loop) over
+/// the link; version-1 layout, as in the tutorial.
+fn write_app(dir: &Path, port: u16) {
+    std::fs::create_dir_all(dir.join("cgi-bin")).unwrap();
+    std::fs::write(
+        dir.join("cgi-bin/hello"),
+        "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho \"hello; redis says: $(echo PING | nc db 6379)\"\n",
+    )
+    .unwrap();
+    let script = dir.join("cgi-bin/hello");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        format!(
+            r#"web:
+  image: busybox
+  command: httpd -f -p 80 -h /compose
+  ports:
+    - "127.0.0.1:{port}:80"
+  volumes:
+    - .:/compose
+  links:
+    - redis:db
+redis:
+  image: busybox
+  command: ["sh", "-c", "echo redis ready; while true; do echo PONG | nc -l -p 6379; done"]
+worker:
+  image: busybox
+  command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+"#
+        ),
+    )
+    .unwrap();
+}
+
+/// curl on the host, retried until the server answers.
+fn curl(url: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = output(Command::new("curl").args(["-s", "--max-time", "3", url]));
+        if out.code == 0 && out.stdout.contains("PONG") {
+            return out.stdout;
+        }
+        assert!(Instant::now() < deadline, "no answer from {url}: {out:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Records the project's bridges and the containers' veths for the leftover check.
+fn record(d: &NetDaemon, project: &str) {
+    let filter = format!("label=com.docker.compose.project={project}");
+    for net in d
+        .ok(&["network", "ls", "-q", "--filter", &filter])
+        .split_whitespace()
+    {
+        let inspect = json(&d.ok(&["network", "inspect", net]));
+        d.record_link(&bridge_of(&inspect[0]));
+    }
+    for id in d.ok(&["ps", "-aq", "--filter", &filter]).split_whitespace() {
+        d.record_veths(id);
+    }
+}
+
+fn ids(d: &NetDaemon, project: &str, service: &str) -> Vec<String> {
+    let mut list: Vec<String> = d
+        .ok(&[
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=com.docker.compose.project={project}"),
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+        ])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    list.sort();
+    list
+}
+
+/// Nothing of the project is left: containers, networks, volumes.
+fn assert_gone(d: &NetDaemon, project: &str) {
+    let filter = format!("label=com.docker.compose.project={project}");
+    assert_eq!(d.ok(&["ps", "-aq", "--filter", &filter]).trim(), "");
+    assert_eq!(
+        d.ok(&["network", "ls", "-q", "--filter", &filter]).trim(),
+        ""
+    );
+    assert_eq!(
+        d.ok(&["volume", "ls", "-q", "--filter", &filter]).trim(),
+        ""
+    );
+}
+
+#[test]
+fn seed_app_up_ps_logs_scale_recreate_down() {
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("seed");
+    let port = free_port();
+    write_app(&dir.path, port);
+    let p = ["-p", project.as_str()];
+    let with = |args: &[&str]| -> Vec<String> {
+        p.iter().chain(args.iter()).map(|s| s.to_string()).collect()
+    };
+    let run = |args: &[&str]| {
+        let full = with(args);
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        compose_ok(&d, &dir.path, &refs)
+    };
+
+    run(&["up", "-d"]);
+    record(&d, &project);
+    let body = curl(&format!("http://127.0.0.1:{port}/cgi-bin/hello"));
+    assert!(body.contains("hello; redis says: PONG"), "{body}");
+
+    // ps: the three services, by their compose names, with the published port.
+    let ps = run(&["ps"]);
+    for service in ["web", "redis", "worker"] {
+        assert!(ps.contains(&format!("{project}-{service}-1")), "{ps}");
+    }
+    assert!(ps.contains(&format!("127.0.0.1:{port}->80/tcp")), "{ps}");
+    assert_eq!(run(&["ps", "-q"]).lines().count(), 3);
+    assert_eq!(
+        run(&["ps", "--services"]).lines().collect::<Vec<_>>(),
+        ["redis", "web", "worker"]
+    );
+    let net = json(&d.ok(&["network", "inspect", &format!("{project}_default")]));
+    assert_eq!(net[0]["Labels"]["com.docker.compose.network"], "default");
+    let inspect = json(&d.ok(&["inspect", &format!("{project}-web-1")]));
+    let labels = &inspect[0]["Config"]["Labels"];
+    assert_eq!(labels["com.docker.compose.project"], project.as_str());
+    assert_eq!(labels["com.docker.compose.service"], "web");
+    assert_eq!(labels["com.docker.compose.container-number"], "1");
+    assert_eq!(labels["com.docker.compose.oneoff"], "False");
+    assert_eq!(
+        labels["com.docker.compose.config-hash"]
+            .as_str()
+            .unwrap_or("")
+            .len(),
+        64
+    );
+
+    // logs: prefixed lines of the service's output.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = run(&["logs", "--no-color", "redis"]);
+        if logs.contains("redis-1 | redis ready") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{logs}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Services find each other by name on the project network.
+    let ping = d.exec(
+        &format!("{project}-worker-1"),
+        &["sh", "-c", "echo PING | nc redis 6379"],
+    );
+    assert!(ping.stdout.contains("PONG"), "{ping:?}");
+
+    // up again: nothing changes.
+    let before: Vec<Vec<String>> = ["web", "redis", "worker"]
+        .iter()
+        .map(|s| ids(&d, &project, s))
+        .collect();
+    run(&["up", "-d"]);
+    let after: Vec<Vec<String>> = ["web", "redis", "worker"]
+        .iter()
+        .map(|s| ids(&d, &project, s))
+        .collect();
+    assert_eq!(before, after);
+
+    // Scale worker to 3: two more, the first one kept.
+    run(&["up", "-d", "--scale", "worker=3"]);
+    record(&d, &project);
+    let workers = ids(&d, &project, "worker");
+    assert_eq!(workers.len(), 3);
+    assert!(workers.contains(&before[2][0]));
+    assert!(run(&["ps"]).contains(&format!("{project}-worker-3")));
+
+    // Change web's command: web is recreated, redis is not.
+    let file = dir.join("docker-compose.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("httpd -f -p 80", "httpd -f -v -p 80")).unwrap();
+    run(&["up", "-d", "--scale", "worker=3"]);
+    record(&d, &project);
+    assert_ne!(ids(&d, &project, "web"), before[0]);
+    assert_eq!(ids(&d, &project, "redis"), before[1]);
+    curl(&format!("http://127.0.0.1:{port}/cgi-bin/hello"));
+
+    // stop, then start again.
+    run(&["stop", "-t", "1"]);
+    assert_eq!(run(&["ps", "-q"]).trim(), "");
+    assert_eq!(run(&["ps", "-aq"]).lines().count(), 5);
+    run(&["start"]);
+    assert_eq!(run(&["ps", "-q"]).lines().count(), 5);
+    record(&d, &project);
+
+    run(&["down", "-v", "-t", "1"]);
+    assert_gone(&d, &project);
+    d.finish();
+}
+
+#[test]
+fn volumes_networks_run_exec_and_down_v() {
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("vol");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        r#"
+services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "echo $$GREETING > /data/hello; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    environment:
+      GREETING: ${GREETING:-hi}
+    volumes:
+      - data:/data
+      - /scratch
+    networks:
+      back:
+        aliases: [store]
+  client:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    depends_on:
+      app:
+        condition: service_started
+    networks: [back]
+networks:
+  back: {}
+volumes:
+  data: {}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join(".env"), "GREETING=from-dotenv\n").unwrap();
+    let c = |args: &[&str]| {
+        let mut full = vec!["-p", project.as_str()];
+        full.extend_from_slice(args);
+        compose_ok(&d, &dir.path, &full)
+    };
+    c(&["up", "-d"]);
+    record(&d, &project);
+    assert!(d
+        .ok(&["volume", "ls", "-q"])
+        .contains(&format!("{project}_data")));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = c(&["exec", "-T", "app", "cat", "/data/hello"]);
+        if out.contains("from-dotenv") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The alias and the service name resolve on the project network.
+    let out = d.exec(
+        &format!("{project}-client-1"),
+        &["ping", "-c1", "-W2", "store"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    // A one-off container sees the volume, and is removed with --rm.
+    let out = c(&["run", "--rm", "-T", "app", "cat", "/data/hello"]);
+    assert!(out.contains("from-dotenv"), "{out}");
+    assert_eq!(c(&["ps", "-aq"]).lines().count(), 2);
+    c(&["down", "-v", "-t", "1"]);
+    assert_gone(&d, &project);
+    d.finish();
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_starts() {
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("bad");
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "services:\n  web:\n    image: busybox\n   command: [\n",
+            "",
+            &["line 4, column 4"],
+        ),
+        (
+            "services:\n  web:\n    image: busybox\n    comand: sh\n",
+            "",
+            &["services.web", "comand"],
+        ),
+        (
+            "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n",
+            "",
+            &["cycle", "a -> b -> a"],
+        ),
+        (
+            "services:\n  web:\n    image: ${IMAGE:?IMAGE must be set in .env}\n",
+            "OTHER=1\n",
+            &["IMAGE", "IMAGE must be set in .env"],
+        ),
+    ];
+    for (yaml, env, needles) in cases {
+        std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
+        std::fs::write(dir.join(".env"), env).unwrap();
+        let out = compose(&d, &dir.path, &["-p", &project, "up", "-d"]);
+        assert_ne!(out.code, 0, "{yaml}: {out:?}");
+        for needle in *needles {
+            assert!(
+                out.stderr.contains(needle),
+                "{yaml}: expected {needle:?} in {out:?}"
+            );
+        }
+        assert_gone(&d, &project);
+    }
+    d.finish();
+}
+
+/// The Python docker-compose 1.29 against berthd: up, ps, logs, stop, down.
+#[test]
+fn docker_compose_v1_against_berthd() {
+    if !Path::new("/usr/bin/docker-compose").exists() {
+        eprintln!("skipped: /usr/bin/docker-compose is not installed (scripts/install-deps.sh)");
+        return;
+    }
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("py");
+    let port = free_port();
+    write_app(&dir.path, port);
+    let host = d.daemon().host();
+    let dc = |args: &[&str]| {
+        let out = output(
+            Command::new("docker-compose")
+                .args(["-p", &project])
+                .args(args)
+                .current_dir(&dir.path)
+                .env("DOCKER_HOST", &host)
+                .env_remove("DOCKER_TLS_VERIFY")
+                .env_remove("COMPOSE_PROJECT_NAME")
+                .stdin(std::process::Stdio::null()),
+        );
+        assert_eq!(
+            out.code,
+            0,
+            "docker-compose {args:?}: {out:?}\n{}",
+            d.log_tail()
+        );
+        out.stdout + &out.stderr
+    };
+    dc(&["up", "-d"]);
+    for id in d.ok(&["ps", "-aq"]).split_whitespace() {
+        d.record_veths(id);
+    }
+    let body = curl(&format!("http://127.0.0.1:{port}/cgi-bin/hello"));
+    assert!(body.contains("redis says: PONG"), "{body}");
+    let ps = dc(&["ps"]);
+    assert!(
+        ps.contains(&format!("{project}_web_1")) && ps.contains("Up"),
+        "{ps}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = dc(&["logs", "--no-color", "redis"]);
+        if logs.contains("redis ready") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{logs}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    dc(&["up", "-d"]);
+    dc(&["stop", "-t", "1"]);
+    assert_eq!(d.ok(&["ps", "-q"]).trim(), "");
+    dc(&["down", "-v"]);
+    assert_eq!(d.ok(&["ps", "-aq"]).trim(), "");
+    d.finish();
+}
