@@ -2,6 +2,7 @@
 //! here and shape the answer; nothing in this crate knows about HTTP.
 
 mod atomic;
+pub mod build;
 pub mod config;
 pub mod containers;
 pub mod events;
@@ -37,6 +38,7 @@ pub struct Engine {
     pub(crate) execs: containers::exec::Execs,
     pub(crate) networks: networks::Networks,
     pub(crate) volumes: volumes::Volumes,
+    pub(crate) build_cache: Arc<berth_build::BuildCache>,
     shutting_down: AtomicBool,
 }
 
@@ -63,6 +65,10 @@ impl Engine {
             &config.default_address_pools,
         );
         let volumes = volumes::Volumes::open(&config.data_root, &containers)?;
+        build::clean_leftovers(&config.data_root);
+        let build_cache = Arc::new(berth_build::BuildCache::open(&build::builder_dir(
+            &config.data_root,
+        ))?);
         let runtime = Arc::new(RuntimeSettings {
             shim_binary: config.shim_binary.clone(),
             init_binary: config.init_binary.clone(),
@@ -83,6 +89,7 @@ impl Engine {
             execs: Default::default(),
             networks,
             volumes,
+            build_cache,
             shutting_down: AtomicBool::new(false),
             images: Arc::new(images),
             config: std::sync::RwLock::new(config),

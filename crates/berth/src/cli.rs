@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::build::{prune::BuilderPruneArgs, BuildArgs};
 use crate::commands::container::{
     attach::AttachArgs, commit::CommitArgs, cp::CpArgs, create::CreateArgs, diff::DiffArgs,
     exec::ExecArgs, export::ExportArgs, inspect::ContainerInspectArgs, kill::KillArgs,
@@ -46,6 +47,7 @@ Common Commands:
   info        Display system-wide information
 
 Management Commands:
+  builder     Manage builds
   compose     Define and run multi-container applications
   container   Manage containers
   image       Manage images
@@ -55,6 +57,7 @@ Management Commands:
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
+  build       Build an image from a Dockerfile
   commit      Create a new image from a container's changes
   cp          Copy files/folders between a container and the local filesystem
   create      Create a new container
@@ -286,6 +289,15 @@ pub enum Command {
     /// Update configuration of one or more containers
     #[command(help_template = COMMAND_HELP, override_usage = "berth update [OPTIONS] CONTAINER [CONTAINER...]")]
     Update(UpdateArgs),
+    /// Build an image from a Dockerfile
+    #[command(help_template = COMMAND_HELP, override_usage = "berth build [OPTIONS] PATH | URL | -")]
+    Build(BuildArgs),
+    /// Manage builds
+    #[command(
+        subcommand,
+        help_template = "Usage:  berth builder COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth builder COMMAND --help' for more information on a command.\n"
+    )]
+    Builder(BuilderCommand),
     /// Manage containers
     #[command(
         subcommand,
@@ -310,6 +322,17 @@ pub enum Command {
         help_template = "Usage:  berth volume COMMAND\n\n{about}\n\nCommands:\n{subcommands}\n\nRun 'berth volume COMMAND --help' for more information on a command.\n"
     )]
     Volume(VolumeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
+pub enum BuilderCommand {
+    /// Build an image from a Dockerfile
+    #[command(help_template = COMMAND_HELP, override_usage = "berth builder build [OPTIONS] PATH | URL | -")]
+    Build(BuildArgs),
+    /// Remove build cache
+    #[command(help_template = COMMAND_HELP, override_usage = "berth builder prune")]
+    Prune(BuilderPruneArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::NetworkCommand;
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
+use crate::cli::{
+    BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand,
+};
 use crate::client::{ClientError, ConnectionFlags};
 use crate::commands::container;
 use crate::commands::image;
@@ -82,6 +84,12 @@ fn main() -> ExitCode {
 async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
     match command {
         Command::Version(args) => commands::version::run(ctx, args).await,
+        Command::Build(args) | Command::Builder(BuilderCommand::Build(args)) => {
+            commands::build::run(ctx, args).await
+        }
+        Command::Builder(BuilderCommand::Prune(args)) => {
+            commands::build::prune::run(ctx, args).await
+        }
         Command::Compose(args) => commands::compose::run(ctx, args).await,
         Command::Info(args) | Command::System(SystemCommand::Info(args)) => {
             commands::info::run(ctx, args).await

@@ -1,5 +1,6 @@
 //! One module per command. Each `run` returns the process exit code.
 
+pub mod build;
 pub mod compose;
 pub mod container;
 pub mod events;

@@ -1,5 +1,6 @@
 //! HTTP routes of the Engine API. Handlers parse, call one engine method, shape the answer.
 
+pub mod build;
 pub mod containers;
 pub mod exec;
 pub mod images;
@@ -43,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/containers/prune", post(containers::prune))
         .route("/commit", post(containers::commit))
+        .route("/build", post(build::build))
+        .route("/build/prune", post(build::prune))
+        .route("/build/cancel", post(build::cancel))
         .route("/networks", get(networks::list))
         .route("/networks/create", post(networks::create))
         .route("/networks/prune", post(networks::prune))

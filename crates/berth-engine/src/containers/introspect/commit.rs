@@ -67,31 +67,7 @@ impl Engine {
             container: Some(record.id.clone()),
             reference,
         };
-        let result = crate::images::blocking(move || {
-            // The tar streams through a pipe into the layer store: no temporary copy.
-            let (mut reader, writer) =
-                std::io::pipe().map_err(|e| ApiError::system(e.to_string()))?;
-            let producer = std::thread::spawn(move || {
-                write_dir_tar(
-                    &upper,
-                    writer,
-                    &TarOptions {
-                        convert_whiteouts: true,
-                    },
-                )
-                .map(|_| ())
-            });
-            let created = store.create_child(Some(&parent), Some(&mut reader), child);
-            drop(reader);
-            let produced = producer
-                .join()
-                .map_err(|_| ApiError::system("the layer writer panicked"))?;
-            let id = created?;
-            produced
-                .map_err(|e| ApiError::system(format!("reading the container's changes: {e}")))?;
-            Ok(id)
-        })
-        .await;
+        let result = commit_dir(store, upper, Some(parent), child).await;
         if paused_here {
             let _ = self.shim_call(&container, Request::Resume).await;
         }
@@ -110,4 +86,36 @@ impl Engine {
         self.image_event("commit", id.as_str(), id.as_str());
         Ok(id.as_str().to_string())
     }
+}
+
+/// Makes an image from `parent` plus the changes in an overlay upper directory (one
+/// layer). The tar streams through a pipe into the layer store: no temporary copy.
+pub(crate) async fn commit_dir(
+    store: std::sync::Arc<berth_image::ImageStore>,
+    upper: std::path::PathBuf,
+    parent: Option<berth_image::Digest>,
+    child: ChildImage,
+) -> Result<berth_image::Digest, ApiError> {
+    crate::images::blocking(move || {
+        let (mut reader, writer) = std::io::pipe().map_err(|e| ApiError::system(e.to_string()))?;
+        let producer = std::thread::spawn(move || {
+            write_dir_tar(
+                &upper,
+                writer,
+                &TarOptions {
+                    convert_whiteouts: true,
+                },
+            )
+            .map(|_| ())
+        });
+        let created = store.create_child(parent.as_ref(), Some(&mut reader), child);
+        drop(reader);
+        let produced = producer
+            .join()
+            .map_err(|_| ApiError::system("the layer writer panicked"))?;
+        let id = created?;
+        produced.map_err(|e| ApiError::system(format!("reading the container's changes: {e}")))?;
+        Ok(id)
+    })
+    .await
 }

@@ -10,6 +10,7 @@ mod top;
 mod update;
 
 pub use archive::PathStat;
+pub(crate) use commit::commit_dir;
 pub use commit::CommitRequest;
 pub use stats::StatsCache;
 pub use update::UpdateRequest;

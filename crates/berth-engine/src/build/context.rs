@@ -1,0 +1,231 @@
+//! Receiving the build context: the request body (a tar, plain or compressed, or a bare
+//! Dockerfile), or a git repository named by `remote`. The Dockerfile is read from it and
+//! `.dockerignore` applied (clients such as docker-py send every file).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use berth_api::ApiError;
+use berth_build::context::{apply_ignore, extract, ExtractOptions, Sums};
+use berth_build::IgnoreRules;
+
+use super::scratch::WorkDir;
+use super::{api_error, BuildRequest};
+
+/// An unpacked context.
+pub(crate) struct Context {
+    pub(crate) root: PathBuf,
+    pub(crate) sums: Sums,
+    pub(crate) dockerfile: String,
+}
+
+pub(crate) async fn receive(
+    work: &WorkDir,
+    request: &BuildRequest,
+    body: Box<dyn Read + Send>,
+) -> Result<Context, ApiError> {
+    let root = work.path().join("context");
+    let request = request.clone();
+    tokio::task::spawn_blocking(move || receive_blocking(root, &request, body))
+        .await
+        .map_err(|e| ApiError::system(format!("build context task failed: {e}")))?
+}
+
+fn receive_blocking(
+    root: PathBuf,
+    request: &BuildRequest,
+    body: Box<dyn Read + Send>,
+) -> Result<Context, ApiError> {
+    std::fs::create_dir_all(&root).map_err(|e| ApiError::system(e.to_string()))?;
+    let mut sums = Sums::default();
+    let mut dockerfile_name = request.dockerfile.clone();
+    let mut inline_dockerfile: Option<String> = None;
+    match request.remote.as_deref().filter(|r| !r.is_empty()) {
+        Some(remote) if is_git_url(remote) => {
+            let subdir = clone_git(remote, &root)?;
+            if let Some(sub) = subdir {
+                // `url#ref:subdir`: the context is the subfolder.
+                let inner = root.join(&sub);
+                if !inner.is_dir() {
+                    return Err(ApiError::invalid(format!(
+                        "subdirectory {sub} not found in the repository"
+                    )));
+                }
+                return finish(inner, Sums::default(), request, dockerfile_name, None);
+            }
+        }
+        Some(remote) => {
+            return Err(ApiError::invalid(format!(
+                "unsupported remote context {remote}: only git repositories are supported"
+            )))
+        }
+        None => {
+            let (reader, _) = berth_build::archive::decompress(body)
+                .map_err(|e| ApiError::invalid(format!("reading the build context: {e}")))?;
+            let mut reader = reader;
+            // A body that is not a tar is the Dockerfile itself.
+            let mut head = Vec::with_capacity(512);
+            (&mut reader)
+                .take(512)
+                .read_to_end(&mut head)
+                .map_err(|e| ApiError::invalid(format!("reading the build context: {e}")))?;
+            let empty = head.is_empty();
+            let is_tar = head.len() == 512
+                && (&head[257..262] == b"ustar"
+                    || head.iter().all(|b| *b == 0)
+                    || tar_header_sum_ok(&head));
+            let mut chained = std::io::Cursor::new(head).chain(reader);
+            if is_tar || empty {
+                sums =
+                    extract(&mut chained, &root, ExtractOptions::default()).map_err(api_error)?;
+            } else {
+                let mut text = String::new();
+                chained
+                    .read_to_string(&mut text)
+                    .map_err(|e| ApiError::invalid(format!("reading the Dockerfile: {e}")))?;
+                inline_dockerfile = Some(text);
+                dockerfile_name = "Dockerfile".into();
+            }
+        }
+    }
+    finish(root, sums, request, dockerfile_name, inline_dockerfile)
+}
+
+fn finish(
+    root: PathBuf,
+    sums: Sums,
+    _request: &BuildRequest,
+    dockerfile_name: String,
+    inline: Option<String>,
+) -> Result<Context, ApiError> {
+    let name = if dockerfile_name.is_empty() {
+        "Dockerfile".to_string()
+    } else {
+        dockerfile_name
+    };
+    let dockerfile = match inline {
+        Some(text) => text,
+        None => read_dockerfile(&root, &name)?,
+    };
+    // As dockerd: once the Dockerfile is read, `.dockerignore` applies to every file,
+    // the Dockerfile and `.dockerignore` included; a Dockerfile the client added from
+    // outside the context (`.dockerfile.<random>`) is not part of it.
+    let clean = name.trim_start_matches("./").to_string();
+    if clean.starts_with(".dockerfile.") && !clean.contains('/') {
+        let _ = std::fs::remove_file(root.join(&clean));
+    }
+    let ignore = root.join(".dockerignore");
+    if let Ok(text) = std::fs::read_to_string(&ignore) {
+        let rules = IgnoreRules::parse(&text).map_err(api_error)?;
+        apply_ignore(&root, &rules, &[])
+            .map_err(|e| ApiError::system(format!("applying .dockerignore: {e}")))?;
+    }
+    Ok(Context {
+        root,
+        sums,
+        dockerfile,
+    })
+}
+
+/// The Dockerfile at `name` in the context (docker also accepts `dockerfile` when the
+/// default name is missing). The path may not leave the context.
+fn read_dockerfile(root: &Path, name: &str) -> Result<String, ApiError> {
+    let not_found = || ApiError::invalid(format!("Cannot locate specified Dockerfile: {name}"));
+    let resolved =
+        berth_runtime::scoped::resolve(root, Path::new(name)).map_err(|_| not_found())?;
+    match std::fs::read_to_string(&resolved) {
+        Ok(text) => Ok(text),
+        Err(_) if name == "Dockerfile" => {
+            std::fs::read_to_string(root.join("dockerfile")).map_err(|_| not_found())
+        }
+        Err(_) => Err(not_found()),
+    }
+}
+
+fn tar_header_sum_ok(head: &[u8]) -> bool {
+    let field = std::str::from_utf8(&head[148..156]).unwrap_or("");
+    let Ok(expected) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
+        return false;
+    };
+    let sum: u32 = head[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                *b as u32
+            }
+        })
+        .sum();
+    sum == expected
+}
+
+/// docker's `urlutil.IsGitURL`, plus local `file://` repositories.
+pub(crate) fn is_git_url(text: &str) -> bool {
+    text.starts_with("git://")
+        || text.starts_with("git@")
+        || text.starts_with("github.com/")
+        || ((text.starts_with("http://")
+            || text.starts_with("https://")
+            || text.starts_with("file://"))
+            && (text.split('#').next().unwrap_or("").ends_with(".git")
+                || text.starts_with("file://")))
+}
+
+/// Clones `url[#ref[:subdir]]` into `root`; returns the subfolder if one was named.
+fn clone_git(remote: &str, root: &Path) -> Result<Option<String>, ApiError> {
+    let (url, fragment) = match remote.split_once('#') {
+        Some((u, f)) => (u, Some(f)),
+        None => (remote, None),
+    };
+    let (reference, subdir) = match fragment {
+        Some(f) => match f.split_once(':') {
+            Some((r, s)) => (
+                Some(r).filter(|r| !r.is_empty()),
+                Some(s.to_string()).filter(|s| !s.is_empty()),
+            ),
+            None => (Some(f).filter(|f| !f.is_empty()), None),
+        },
+        None => (None, None),
+    };
+    let url = if url.starts_with("github.com/") {
+        format!("https://{url}")
+    } else {
+        url.to_string()
+    };
+    let git = |args: &[&str]| -> Result<(), ApiError> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| ApiError::system(format!("running git: {e}")))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(format!(
+                "error fetching git repository {url}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    };
+    git(&["init", "-q"])?;
+    git(&["remote", "add", "origin", &url])?;
+    let wanted = reference.unwrap_or("HEAD");
+    git(&["fetch", "-q", "--depth", "1", "origin", wanted])?;
+    git(&["checkout", "-q", "FETCH_HEAD"])?;
+    let _ = git(&[
+        "submodule",
+        "update",
+        "--init",
+        "--recursive",
+        "--depth",
+        "1",
+    ]);
+    let _ = std::fs::remove_dir_all(root.join(".git"));
+    Ok(subdir)
+}
