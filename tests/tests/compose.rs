@@ -430,3 +430,183 @@ fn docker_compose_v1_against_berthd() {
     assert_eq!(d.ok(&["ps", "-aq"]).trim(), "");
     d.finish();
 }
+
+/// `depends_on: condition: service_healthy` waits for the health check (the daemon's
+/// runner), `service_completed_successfully` for a clean exit, and `up --wait` returns
+/// once everything runs and is healthy.
+#[test]
+fn depends_on_conditions_and_up_wait() {
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("hc");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        r#"
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "sleep 1; touch /ready; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/ready"]
+      interval: 300ms
+      retries: 20
+  migrate:
+    image: busybox
+    command: ["sh", "-c", "echo migrated"]
+    depends_on:
+      db:
+        condition: service_healthy
+  app:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    depends_on:
+      db:
+        condition: service_healthy
+      migrate:
+        condition: service_completed_successfully
+"#,
+    )
+    .unwrap();
+    let out = compose(&d, &dir.path, &["-p", &project, "up", "-d", "--wait"]);
+    assert_eq!(out.code, 0, "{out:?}\n{}", d.log_tail());
+    record(&d, &project);
+    // db was healthy before migrate started; app started after migrate exited 0.
+    let health = d.ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Health.Status}}",
+        &format!("{project}-db-1"),
+    ]);
+    assert_eq!(health.trim(), "healthy");
+    let started = |name: &str| {
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.StartedAt}}",
+            &format!("{project}-{name}-1"),
+        ])
+        .trim()
+        .to_string()
+    };
+    let finished = d.ok(&[
+        "inspect",
+        "-f",
+        "{{.State.FinishedAt}}",
+        &format!("{project}-migrate-1"),
+    ]);
+    assert!(started("app") >= finished.trim().to_string(), "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("Container {project}-db-1  Healthy")),
+        "{out:?}"
+    );
+
+    // An unhealthy dependency stops `up` with a clear error.
+    std::fs::write(
+        dir.join("compose.yaml"),
+        r#"
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 200ms
+      retries: 2
+  app:
+    image: busybox
+    command: ["sleep", "60"]
+    depends_on:
+      db:
+        condition: service_healthy
+"#,
+    )
+    .unwrap();
+    let out = compose(
+        &d,
+        &dir.path,
+        &["-p", &project, "up", "-d", "--remove-orphans"],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("is unhealthy"), "{out:?}");
+    record(&d, &project);
+    compose_ok(&d, &dir.path, &["-p", &project, "down", "-t", "1"]);
+    assert_gone(&d, &project);
+    d.finish();
+}
+
+/// `up` without `-d`: `name | line` output of every container (coloured with
+/// `--ansi always`), and Ctrl-C (SIGINT) stops the containers.
+#[test]
+fn attached_up_prefixes_output_and_ctrl_c_stops() {
+    use std::io::Read;
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("att");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        r#"
+services:
+  talker:
+    image: busybox
+    command: ["sh", "-c", "echo hello from talker; trap 'exit 0' TERM; while true; do sleep 1; done"]
+  quiet:
+    image: busybox
+    command: ["sh", "-c", "echo quiet here; trap 'exit 0' TERM; while true; do sleep 1; done"]
+"#,
+    )
+    .unwrap();
+    let mut child = berth_command()
+        .arg("-H")
+        .arg(d.daemon().host())
+        .args(["compose", "--ansi", "always", "-p", &project, "up"])
+        .current_dir(&dir.path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn berth compose up");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(seen.contains("hello from talker") && seen.contains("quiet here")) {
+        assert!(
+            Instant::now() < deadline,
+            "no output: {seen:?}\n{}",
+            d.log_tail()
+        );
+        if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    assert!(
+        seen.contains("talker-1 | \x1b[0mhello from talker"),
+        "{seen:?}"
+    );
+    assert!(seen.contains("\x1b[3"), "{seen:?}");
+    record(&d, &project);
+    // SAFETY: SIGINT to the berth process this test spawned.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    let running = d.ok(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert_eq!(running.trim(), "");
+    compose_ok(&d, &dir.path, &["-p", &project, "down"]);
+    assert_gone(&d, &project);
+    d.finish();
+}

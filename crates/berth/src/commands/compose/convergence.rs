@@ -11,10 +11,10 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::build;
 use super::create::{self, Instance};
 use super::resources::event;
 use super::state::{self, Container};
-use super::{build, labels};
 use crate::client::{self, encode, Client, ClientError};
 use crate::commands::container::{is_not_found, post_allow_not_modified};
 use crate::commands::Context;
@@ -142,7 +142,6 @@ pub async fn converge(
 ) -> client::Result<Outcome> {
     ctx.client.negotiated_version().await?;
     let existing = state::containers(&mut ctx.client, &project.name, true).await?;
-    let link_aliases = create::link_aliases(project);
     let service_containers: BTreeMap<String, String> = project
         .services
         .values()
@@ -179,7 +178,6 @@ pub async fn converge(
             .cloned()
             .collect();
         let instance_base = (
-            link_aliases.get(name).cloned().unwrap_or_default(),
             service_containers.clone(),
             image_ids.get(name).cloned().unwrap_or_default(),
         );
@@ -198,13 +196,12 @@ pub async fn converge(
                         wait_condition(&mut client, project, &dep, condition).await?;
                     }
                 }
-                let (aliases, names, image_id) = instance_base;
+                let (names, image_id) = instance_base;
                 converge_service(
                     &mut client,
                     project,
                     service,
                     mine,
-                    aliases,
                     names,
                     image_id,
                     options,
@@ -315,13 +312,11 @@ async fn wait_condition(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn converge_service(
     client: &mut Client,
     project: &Project,
     service: &Service,
     mut mine: Vec<Container>,
-    link_aliases: Vec<String>,
     service_containers: BTreeMap<String, String>,
     image_id: String,
     options: &Options,
@@ -353,7 +348,6 @@ async fn converge_service(
         number,
         oneoff: false,
         image_id: image_id.clone(),
-        link_aliases: link_aliases.clone(),
         service_containers: service_containers.clone(),
     };
     let mut out = Vec::new();
@@ -497,6 +491,3 @@ pub fn label_of(c: &Container, key: &str) -> String {
         .unwrap_or("")
         .to_string()
 }
-
-#[allow(dead_code)]
-pub const PROJECT_LABEL: &str = labels::PROJECT;

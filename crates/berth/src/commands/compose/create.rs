@@ -17,8 +17,6 @@ pub struct Instance<'a> {
     pub oneoff: bool,
     /// The image ID (recorded so that a new image recreates the container).
     pub image_id: String,
-    /// Extra network aliases: the aliases other services' `links:` give this one.
-    pub link_aliases: Vec<String>,
     /// Container names of other services (`network_mode: service:x`, `volumes_from`).
     pub service_containers: BTreeMap<String, String>,
 }
@@ -29,24 +27,6 @@ pub fn container_name(project: &str, service: &Service, number: u32) -> String {
         Some(name) => name.clone(),
         None => format!("{project}-{}-{number}", service.name),
     }
-}
-
-/// Aliases `links: [svc:alias]` give each linked service, by service.
-pub fn link_aliases(project: &Project) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in project.services.values() {
-        for link in &s.links {
-            if let Some((target, alias)) = link.split_once(':') {
-                if target != alias {
-                    let list = out.entry(target.to_string()).or_default();
-                    if !list.iter().any(|a| a == alias) {
-                        list.push(alias.to_string());
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The labels of a container of `service`.
@@ -266,6 +246,25 @@ pub fn body(i: &Instance<'_>, hash: &str) -> Value {
             .collect();
         host.insert("Tmpfs".into(), Value::Object(map));
     }
+    // `links: [svc[:alias]]`: a legacy link to the service's first container; on a user
+    // network it goes in each endpoint (a private alias), as docker's clients send it.
+    let links: Vec<String> = s
+        .links
+        .iter()
+        .chain(s.external_links.iter())
+        .map(|l| {
+            let (target, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+            let container = i
+                .service_containers
+                .get(target)
+                .cloned()
+                .unwrap_or_else(|| target.to_string());
+            format!("{container}:{alias}")
+        })
+        .collect();
+    if !links.is_empty() && s.network_mode.is_some() {
+        host.insert("Links".into(), json!(links));
+    }
     if !s.volumes_from.is_empty() {
         let from: Vec<String> = s
             .volumes_from
@@ -417,10 +416,12 @@ pub fn body(i: &Instance<'_>, hash: &str) -> Value {
                 let mut aliases = Vec::new();
                 if !i.oneoff {
                     aliases.push(s.name.clone());
-                    aliases.extend(i.link_aliases.iter().cloned());
                 }
                 aliases.extend(net.aliases.iter().cloned());
                 let mut endpoint = json!({"Aliases": aliases});
+                if !links.is_empty() {
+                    endpoint["Links"] = json!(links);
+                }
                 if net.ipv4_address.is_some() || net.ipv6_address.is_some() {
                     endpoint["IPAMConfig"] = json!({
                         "IPv4Address": net.ipv4_address.clone().unwrap_or_default(),

@@ -2,13 +2,14 @@
 //! (or every service's image, as Compose does).
 
 use clap::Args;
-use serde_json::Value;
 
 use super::project::Options;
 use super::resources::event;
-use crate::client::{self, encode, Client, ClientError};
+use crate::client::{self, encode, Client};
 use crate::commands::container::pull::Reference;
+use crate::commands::image::auth;
 use crate::commands::Context;
+use crate::progress;
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -21,7 +22,7 @@ pub struct PushArgs {
     pub services: Vec<String>,
 }
 
-/// `POST /images/{name}/push?tag=`, failing on an error message in the stream.
+/// `POST /images/{name}/push?tag=` with the stored credentials of its registry.
 pub async fn push_image(client: &mut Client, image: &str, quiet: bool) -> client::Result<()> {
     let reference = Reference::parse(image);
     let path = format!(
@@ -29,28 +30,12 @@ pub async fn push_image(client: &mut Client, image: &str, quiet: bool) -> client
         encode(&reference.name),
         encode(&reference.tag)
     );
-    let response = client.send(http::Method::POST, &path, None, None).await?;
-    let mut failure = None;
-    Client::read_json_lines(response, |message| {
-        if let Some(error) = message.get("error").and_then(Value::as_str) {
-            failure = Some(error.to_string());
-            return Ok(false);
-        }
-        if !quiet {
-            if let Some(status) = message.get("status").and_then(Value::as_str) {
-                match message.get("id").and_then(Value::as_str) {
-                    Some(id) => eprintln!("{id}: {status}"),
-                    None => eprintln!("{status}"),
-                }
-            }
-        }
-        Ok(true)
-    })
-    .await?;
-    match failure {
-        Some(message) => Err(ClientError::Stream(message)),
-        None => Ok(()),
-    }
+    client.set_registry_auth(Some(auth::header_for_image(image)));
+    let response = client.send(http::Method::POST, &path, None, None).await;
+    client.set_registry_auth(None);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    progress::display_stream(response?, Box::new(std::io::stderr()), terminal, quiet).await?;
+    Ok(())
 }
 
 pub async fn run(ctx: &mut Context, options: &Options, args: PushArgs) -> client::Result<u8> {

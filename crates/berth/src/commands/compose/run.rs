@@ -133,7 +133,6 @@ pub async fn run(ctx: &mut Context, options: &Options, args: RunArgs) -> client:
         number: 1,
         oneoff: true,
         image_id: ids.get(&service_name).cloned().unwrap_or_default(),
-        link_aliases: Vec::new(),
         service_containers: project
             .services
             .values()
