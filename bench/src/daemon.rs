@@ -30,9 +30,19 @@ impl Berthd {
     /// The same in `$TMPDIR/PREFIX-PID-N`: a short prefix keeps the exec root short enough
     /// for the unix sockets berth-shim makes in `EXEC_ROOT/containers/ID/`.
     pub fn start_in(bin_dir: &Path, prefix: &str) -> Result<Berthd, String> {
+        Berthd::start_with_config(bin_dir, prefix, "{}")
+    }
+
+    /// The same with `config_json` as its daemon.json.
+    pub fn start_with_config(
+        bin_dir: &Path,
+        prefix: &str,
+        config_json: &str,
+    ) -> Result<Berthd, String> {
         let dir = TempDir::new(prefix)?;
         let config = dir.join("daemon.json");
-        std::fs::write(&config, "{}").map_err(|e| format!("writing {}: {e}", config.display()))?;
+        std::fs::write(&config, config_json)
+            .map_err(|e| format!("writing {}: {e}", config.display()))?;
         let log = std::fs::File::create(dir.join("berthd.log")).map_err(|e| e.to_string())?;
         let mut command = Command::new(bin_dir.join("berthd"));
         command

@@ -35,9 +35,15 @@ impl Dockerd {
     }
 
     pub fn start(binary: &Path) -> Result<Dockerd, String> {
+        Dockerd::start_with_config(binary, "{}")
+    }
+
+    /// The same with `config_json` as its daemon.json.
+    pub fn start_with_config(binary: &Path, config_json: &str) -> Result<Dockerd, String> {
         let dir = TempDir::new("berth-bench-dockerd")?;
         let config = dir.join("daemon.json");
-        std::fs::write(&config, "{}").map_err(|e| format!("writing {}: {e}", config.display()))?;
+        std::fs::write(&config, config_json)
+            .map_err(|e| format!("writing {}: {e}", config.display()))?;
         let log_path = dir.join("dockerd.log");
         let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let mut command = Command::new(binary);

@@ -3,11 +3,12 @@
 //! `median (min-max) ms`).
 //!
 //! Usage:
-//!   berth-bench [system|images|containers|extras|registry|all] [OPTIONS]   the figures (default: all)
+//!   berth-bench [system|images|containers|extras|registry|compose|all] [OPTIONS]   the figures (default: all)
 //!   berth-bench run NAME N -- COMMAND [ARGS...]     time any command N times
 //!   berth-bench generate DIR                        write the benchmark images into DIR
 
 mod client;
+mod compose;
 mod containers;
 mod daemon;
 mod dockerd;
@@ -53,6 +54,7 @@ enum Suite {
     Containers,
     Extras,
     Registry,
+    Compose,
     All,
 }
 
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Some("containers") => parse_options(&args[1..]).and_then(|o| bench(Suite::Containers, &o)),
         Some("extras") => parse_options(&args[1..]).and_then(|o| bench(Suite::Extras, &o)),
         Some("registry") => parse_options(&args[1..]).and_then(|o| bench(Suite::Registry, &o)),
+        Some("compose") => parse_options(&args[1..]).and_then(|o| bench(Suite::Compose, &o)),
         Some("all") => parse_options(&args[1..]).and_then(|o| bench(Suite::All, &o)),
         _ => parse_options(&args).and_then(|o| bench(Suite::All, &o)),
     };
@@ -84,7 +87,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "Usage:\n  berth-bench [system|images|containers|extras|registry|all] [--requests N] [--runs N] [--starts N]\n\
+    "Usage:\n  berth-bench [system|images|containers|extras|registry|compose|all] [--requests N] [--runs N] [--starts N]\n\
      \x20             [--image-runs N] [--list-requests N] [--rounds N] [--containers N]\n\
      \x20             [--parallel N]\n\
      \x20 berth-bench run NAME N -- COMMAND [ARGS...]\n\
@@ -149,6 +152,9 @@ fn bench(suite: Suite, options: &Options) -> Result<(), String> {
     }
     if matches!(suite, Suite::Registry | Suite::All) {
         registry::run(&bin_dir, options)?;
+    }
+    if matches!(suite, Suite::Compose | Suite::All) {
+        compose::run_figures(&bin_dir, options)?;
     }
     Ok(())
 }

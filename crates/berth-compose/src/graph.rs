@@ -98,3 +98,22 @@ pub fn check_cycles(services: &BTreeMap<String, Service>) -> Result<()> {
     }
     Ok(())
 }
+
+/// For stopping: each service's wave, 0 for services nothing depends on, else one more
+/// than the latest of its dependents, so a wave can stop all at once after the earlier
+/// ones (dependents before what they need).
+pub fn stop_waves(services: &BTreeMap<String, Service>) -> BTreeMap<String, usize> {
+    let order = start_order(services).unwrap_or_else(|_| services.keys().cloned().collect());
+    let mut waves: BTreeMap<String, usize> = BTreeMap::new();
+    // Reverse start order visits every dependent before what it depends on.
+    for name in order.iter().rev() {
+        let wave = services
+            .iter()
+            .filter(|(_, s)| dependencies(s).contains(name))
+            .filter_map(|(other, _)| waves.get(other).map(|w| w + 1))
+            .max()
+            .unwrap_or(0);
+        waves.insert(name.clone(), wave);
+    }
+    waves
+}

@@ -20,7 +20,7 @@ mod yaml;
 
 pub use error::{Error, Result};
 pub use files::{default_project_name, find_files, normalize_project_name};
-pub use graph::{dependencies, start_order};
+pub use graph::{dependencies, start_order, stop_waves};
 pub use hash::config_hash;
 pub use model::*;
 pub use project::{load, LoadOptions};

@@ -62,49 +62,58 @@ pub async fn run(ctx: &mut Context, options: &Options, args: DownArgs) -> client
             targets.retain(|c| !orphan_list.iter().any(|o| o.id == c.id));
         }
     }
-    // Dependents first: reverse start order, one-off containers before everything.
-    let order: Vec<String> = match &loaded {
+    // Dependents first, in waves that stop together; one-off containers before all.
+    let waves = match &loaded {
         Some(l) => {
             let mut all_services = l.project.services.clone();
             all_services.extend(l.project.disabled.clone());
-            berth_compose::start_order(&all_services).unwrap_or_default()
+            berth_compose::stop_waves(&all_services)
         }
-        None => Vec::new(),
+        None => Default::default(),
     };
-    let rank = |service: &str| {
-        order
-            .iter()
-            .position(|s| s == service)
-            .map(|p| p as i64)
-            .unwrap_or(-1)
+    let wave_of = |c: &super::state::Container| -> i64 {
+        if c.oneoff {
+            -1
+        } else {
+            waves.get(&c.service).map(|w| *w as i64).unwrap_or(0)
+        }
     };
-    targets.sort_by_key(|c| (!c.oneoff, std::cmp::Reverse(rank(&c.service))));
-    // Containers of one service go down together.
+    targets.sort_by_key(|c| wave_of(c));
     let mut i = 0;
     let mut failed = false;
     while i < targets.len() {
-        let key = (targets[i].oneoff, targets[i].service.clone());
+        let wave = wave_of(&targets[i]);
         let group: Vec<_> = targets[i..]
             .iter()
-            .take_while(|c| (c.oneoff, c.service.clone()) == key)
+            .take_while(|c| wave_of(c) == wave)
             .cloned()
             .collect();
         i += group.len();
-        let service = loaded.as_ref().and_then(|l| l.project.services.get(&key.1));
-        let timeout = stop_timeout(service, args.timeout);
         let tasks = group.iter().map(|c| {
             let mut client = ctx.client.sibling();
-            let volumes = args.volumes;
-            async move {
-                convergence::stop_container(&mut client, c, timeout).await?;
-                convergence::remove_container(&mut client, c, volumes).await
-            }
+            let service = loaded
+                .as_ref()
+                .and_then(|l| l.project.services.get(&c.service));
+            let timeout = stop_timeout(service, args.timeout);
+            async move { convergence::stop_container(&mut client, c, timeout).await }
         });
         for r in futures_util::future::join_all(tasks).await {
             if let Err(e) = r {
                 eprintln!("{e}");
                 failed = true;
             }
+        }
+    }
+    // Stopped containers hold nothing the others need: remove them all at once.
+    let removals = targets.iter().map(|c| {
+        let mut client = ctx.client.sibling();
+        let volumes = args.volumes;
+        async move { convergence::remove_container(&mut client, c, volumes).await }
+    });
+    for r in futures_util::future::join_all(removals).await {
+        if let Err(e) = r {
+            eprintln!("{e}");
+            failed = true;
         }
     }
     if args.services.is_empty() {
