@@ -610,3 +610,104 @@ services:
     assert_gone(&d, &project);
     d.finish();
 }
+
+/// The other verbs: pause/unpause, kill, restart, top, port, images, ls, events, rm.
+#[test]
+fn lifecycle_and_listing_commands() {
+    use std::io::{BufRead, BufReader};
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("life");
+    let port = free_port();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!(
+            r#"
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+    ports: ["127.0.0.1:{port}:80"]
+"#
+        ),
+    )
+    .unwrap();
+    let c = |args: &[&str]| {
+        let mut full = vec!["-p", project.as_str()];
+        full.extend_from_slice(args);
+        compose_ok(&d, &dir.path, &full)
+    };
+    c(&["up", "-d"]);
+    record(&d, &project);
+    let name = format!("{project}-web-1");
+    let state = |d: &NetDaemon| {
+        d.ok(&["inspect", "-f", "{{.State.Status}}", &name])
+            .trim()
+            .to_string()
+    };
+
+    // events: one JSON object per line, for this project's containers.
+    let mut events = berth_command()
+        .arg("-H")
+        .arg(d.daemon().host())
+        .args(["compose", "-p", &project, "events", "--json"])
+        .current_dir(&dir.path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn events");
+    let stdout = events.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    c(&["pause"]);
+    assert_eq!(state(&d), "paused");
+    c(&["unpause"]);
+    assert_eq!(state(&d), "running");
+    let event = rx.recv_timeout(Duration::from_secs(10)).expect("an event");
+    let event = json(&event);
+    assert_eq!(event["action"], "pause");
+    assert_eq!(event["service"], "web");
+    // SAFETY: SIGTERM to the events process this test spawned.
+    unsafe {
+        libc::kill(events.id() as i32, libc::SIGTERM);
+    }
+    let _ = events.wait();
+
+    assert_eq!(
+        c(&["port", "web", "80"]).trim(),
+        format!("127.0.0.1:{port}")
+    );
+    let top = c(&["top"]);
+    assert!(top.contains(&name) && top.contains("sleep 1000"), "{top}");
+    let images = c(&["images"]);
+    assert!(
+        images.contains(&name) && images.contains("busybox"),
+        "{images}"
+    );
+    let ls = c(&["ls"]);
+    assert!(ls.contains(&project) && ls.contains("running(1)"), "{ls}");
+    let started = d.ok(&["inspect", "-f", "{{.State.StartedAt}}", &name]);
+    c(&["restart", "-t", "1"]);
+    assert_ne!(
+        d.ok(&["inspect", "-f", "{{.State.StartedAt}}", &name]),
+        started
+    );
+    c(&["kill", "-s", "KILL"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state(&d) != "exited" {
+        assert!(Instant::now() < deadline, "still {}", state(&d));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c(&["rm", "-f"]);
+    assert_eq!(c(&["ps", "-aq"]).trim(), "");
+    c(&["down"]);
+    assert_gone(&d, &project);
+    d.finish();
+}
