@@ -711,3 +711,59 @@ services:
     assert_gone(&d, &project);
     d.finish();
 }
+
+/// The seed's `build: .`: the web image built from a Dockerfile through `POST /build`,
+/// not rebuilt or recreated by a second `up`, rebuilt with `--build` after a change (and
+/// then recreated), removed by `down --rmi local`.
+#[test]
+fn build_from_dockerfile_and_rebuild() {
+    let d = daemon();
+    let dir = TempDir::new("bcz");
+    let project = unique("bld");
+    let port = free_port();
+    write_app(&dir.path, port);
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM busybox\nCOPY cgi-bin /www/cgi-bin\nCMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".dockerignore"), "docker-compose.yml\n").unwrap();
+    let file = dir.join("docker-compose.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text
+        .replace("web:\n  image: busybox\n  command: httpd -f -p 80 -h /compose\n", "web:\n  build: .\n")
+        .replace("  volumes:\n    - .:/compose\n", "");
+    std::fs::write(&file, &text).unwrap();
+    let c = |args: &[&str]| {
+        let mut full = vec!["-p", project.as_str()];
+        full.extend_from_slice(args);
+        compose_ok(&d, &dir.path, &full)
+    };
+    c(&["up", "-d"]);
+    record(&d, &project);
+    let image = format!("{project}-web");
+    let first_image = d.ok(&["image", "inspect", "-f", "{{.Id}}", &image]);
+    let body = curl(&format!("http://127.0.0.1:{port}/cgi-bin/hello"));
+    assert!(body.contains("redis says: PONG"), "{body}");
+    let web = ids(&d, &project, "web");
+
+    c(&["up", "-d"]);
+    assert_eq!(ids(&d, &project, "web"), web);
+
+    std::fs::write(
+        dir.join("cgi-bin/hello"),
+        "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho \"v2; redis says: $(echo PING | nc db 6379)\"\n",
+    )
+    .unwrap();
+    c(&["up", "-d", "--build"]);
+    record(&d, &project);
+    assert_ne!(d.ok(&["image", "inspect", "-f", "{{.Id}}", &image]), first_image);
+    assert_ne!(ids(&d, &project, "web"), web);
+    let body = curl(&format!("http://127.0.0.1:{port}/cgi-bin/hello"));
+    assert!(body.contains("v2; redis says: PONG"), "{body}");
+
+    c(&["down", "-v", "--rmi", "local", "-t", "1"]);
+    assert_gone(&d, &project);
+    assert_ne!(d.berth(&["image", "inspect", &image]).code, 0);
+    d.finish();
+}
