@@ -494,7 +494,7 @@ services:
         "{{.State.FinishedAt}}",
         &format!("{project}-migrate-1"),
     ]);
-    assert!(started("app") >= finished.trim().to_string(), "{out:?}");
+    assert!(started("app").as_str() >= finished.trim(), "{out:?}");
     assert!(
         out.stderr
             .contains(&format!("Container {project}-db-1  Healthy")),
