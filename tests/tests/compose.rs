@@ -731,7 +731,10 @@ fn build_from_dockerfile_and_rebuild() {
     let file = dir.join("docker-compose.yml");
     let text = std::fs::read_to_string(&file).unwrap();
     let text = text
-        .replace("web:\n  image: busybox\n  command: httpd -f -p 80 -h /compose\n", "web:\n  build: .\n")
+        .replace(
+            "web:\n  image: busybox\n  command: httpd -f -p 80 -h /compose\n",
+            "web:\n  build: .\n",
+        )
         .replace("  volumes:\n    - .:/compose\n", "");
     std::fs::write(&file, &text).unwrap();
     let c = |args: &[&str]| {
@@ -757,7 +760,10 @@ fn build_from_dockerfile_and_rebuild() {
     .unwrap();
     c(&["up", "-d", "--build"]);
     record(&d, &project);
-    assert_ne!(d.ok(&["image", "inspect", "-f", "{{.Id}}", &image]), first_image);
+    assert_ne!(
+        d.ok(&["image", "inspect", "-f", "{{.Id}}", &image]),
+        first_image
+    );
     assert_ne!(ids(&d, &project, "web"), web);
     let body = curl(&format!("http://127.0.0.1:{port}/cgi-bin/hello"));
     assert!(body.contains("v2; redis says: PONG"), "{body}");
