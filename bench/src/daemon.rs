@@ -39,6 +39,22 @@ impl Berthd {
         prefix: &str,
         config_json: &str,
     ) -> Result<Berthd, String> {
+        Berthd::start_full(bin_dir, prefix, config_json, &[])
+    }
+
+    /// The same with extra daemon flags; `--bridge` among them replaces the default
+    /// `--bridge none`.
+    pub fn start_with(bin_dir: &Path, prefix: &str, extra: &[String]) -> Result<Berthd, String> {
+        Berthd::start_full(bin_dir, prefix, "{}", extra)
+    }
+
+    fn start_full(
+        bin_dir: &Path,
+        prefix: &str,
+        config_json: &str,
+        extra: &[String],
+    ) -> Result<Berthd, String> {
+        let bridge_given = extra.iter().any(|a| a == "--bridge");
         let dir = TempDir::new(prefix)?;
         let config = dir.join("daemon.json");
         std::fs::write(&config, config_json)
@@ -54,12 +70,13 @@ impl Berthd {
             .arg(dir.join("berthd.pid"))
             .arg("--config-file")
             .arg(&config)
-            .args([
-                "--bridge",
-                "none",
-                "--firewall-chain-prefix",
-                &chain_prefix(),
-            ])
+            .args(if bridge_given {
+                &[][..]
+            } else {
+                &["--bridge", "none"][..]
+            })
+            .args(["--firewall-chain-prefix", &chain_prefix()])
+            .args(extra)
             .arg("-H")
             .arg(format!("unix://{}", dir.join("berth.sock").display()))
             .stdin(Stdio::null())

@@ -3,7 +3,7 @@
 //! `median (min-max) ms`).
 //!
 //! Usage:
-//!   berth-bench [system|images|containers|extras|registry|compose|all] [OPTIONS]   the figures (default: all)
+//!   berth-bench [system|images|containers|extras|registry|compose|network|all] [OPTIONS]   the figures (default: all)
 //!   berth-bench run NAME N -- COMMAND [ARGS...]     time any command N times
 //!   berth-bench generate DIR                        write the benchmark images into DIR
 
@@ -17,6 +17,7 @@ mod http;
 mod imagegen;
 mod images;
 mod interrupt;
+mod network;
 mod procfs;
 mod registry;
 mod stats;
@@ -55,6 +56,7 @@ enum Suite {
     Extras,
     Registry,
     Compose,
+    Network,
     All,
 }
 
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Some("extras") => parse_options(&args[1..]).and_then(|o| bench(Suite::Extras, &o)),
         Some("registry") => parse_options(&args[1..]).and_then(|o| bench(Suite::Registry, &o)),
         Some("compose") => parse_options(&args[1..]).and_then(|o| bench(Suite::Compose, &o)),
+        Some("network") => parse_options(&args[1..]).and_then(|o| bench(Suite::Network, &o)),
         Some("all") => parse_options(&args[1..]).and_then(|o| bench(Suite::All, &o)),
         _ => parse_options(&args).and_then(|o| bench(Suite::All, &o)),
     };
@@ -87,7 +90,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "Usage:\n  berth-bench [system|images|containers|extras|registry|compose|all] [--requests N] [--runs N] [--starts N]\n\
+    "Usage:\n  berth-bench [system|images|containers|extras|registry|compose|network|all] [--requests N] [--runs N] [--starts N]\n\
      \x20             [--image-runs N] [--list-requests N] [--rounds N] [--containers N]\n\
      \x20             [--parallel N]\n\
      \x20 berth-bench run NAME N -- COMMAND [ARGS...]\n\
@@ -146,6 +149,9 @@ fn bench(suite: Suite, options: &Options) -> Result<(), String> {
     }
     if matches!(suite, Suite::Containers | Suite::All) {
         containers::run(&bin_dir, options)?;
+    }
+    if matches!(suite, Suite::Network | Suite::All) {
+        network::run(&bin_dir, options)?;
     }
     if matches!(suite, Suite::Extras | Suite::All) {
         extras::run(&bin_dir, options)?;
