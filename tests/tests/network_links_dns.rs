@@ -299,3 +299,69 @@ fn network_prune_until() {
     d.ok(&["network", "rm", &kept]);
     d.finish();
 }
+
+/// A berthd that dies and comes back gives re-adopted containers their embedded DNS
+/// again (its sockets lived in the old process).
+#[test]
+fn dns_of_running_containers_survives_a_daemon_restart() {
+    let mut d = berth_tests::containers::TestDaemon::start();
+    let resolver = TestResolver::start(NAME, ANSWER);
+    let net = unique("rnet");
+    let subnet = network_common::free_subnet();
+    let berth = |d: &berth_tests::containers::TestDaemon, args: &[&str]| {
+        let out = d.berth(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            d.log_tail()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    berth(
+        &d,
+        &[
+            "network",
+            "create",
+            "--subnet",
+            &format!("{subnet}.0/24"),
+            &net,
+        ],
+    );
+    let a = unique("a");
+    let b = unique("b");
+    let dns = resolver.ip.to_string();
+    for name in [&a, &b] {
+        berth(
+            &d,
+            &[
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--network",
+                &net,
+                "--dns",
+                &dns,
+                "busybox",
+                "sleep",
+                "300",
+            ],
+        );
+    }
+    let resolves = |d: &berth_tests::containers::TestDaemon| {
+        d.berth(&["exec", &b, "nslookup", &a]).status.success()
+            && String::from_utf8_lossy(&d.berth(&["exec", &b, "nslookup", NAME]).stdout)
+                .contains(&ANSWER.to_string())
+    };
+    assert!(resolves(&d), "{}", d.log_tail());
+    d.kill9();
+    d.start_again();
+    assert!(
+        berth_tests::wait_for(std::time::Duration::from_secs(10), || resolves(&d)),
+        "no DNS after the daemon restart\n{}",
+        d.log_tail()
+    );
+    berth(&d, &["rm", "-f", &a, &b]);
+    berth(&d, &["network", "rm", &net]);
+}
