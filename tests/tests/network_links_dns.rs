@@ -145,8 +145,23 @@ fn links_on_the_default_bridge() {
             .contains("host type networking can't be used with links"),
         "{out:?}"
     );
+    // A linked container that restarts elsewhere: its parents' hosts follow.
+    let parent = unique("parent");
+    sleeper(&d, &parent, &["--link", &format!("{db}:store")]);
+    d.ok(&["restart", "-t", "1", &db]);
+    d.record_veths(&db);
+    let new_ip = d.ip_of(&db, "bridge");
+    assert_ne!(new_ip, db_ip, "the restarted container kept its address");
+    let hosts = d.exec(&parent, &["cat", "/etc/hosts"]).stdout;
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.starts_with(&format!("{new_ip}\tstore "))),
+        "{hosts}"
+    );
+    assert!(d.pings(&parent, "store"), "{hosts}");
     assert!(resolver.asked().is_empty(), "{:?}", resolver.asked());
-    d.ok(&["rm", "-f", &db, &web, &stopped, &linker]);
+    d.ok(&["rm", "-f", &db, &web, &stopped, &linker, &parent]);
     d.finish();
 }
 

@@ -137,13 +137,8 @@ pub(crate) fn settings(record: &Record, containers: &Containers) -> Result<LinkS
             )));
         };
         let ip = bridge.endpoint.ip.to_string();
-        // The alias, the child's hostname, and its name when the alias differs.
-        let mut names = format!("{} {}", link.alias, child.config.hostname);
-        if link.alias != child.bare_name() {
-            names.push(' ');
-            names.push_str(child.bare_name());
-        }
-        out.hosts.push((ip.clone(), names));
+        out.hosts
+            .push((ip.clone(), host_names(&link.alias, &child)));
         let ports: Vec<String> = child
             .config
             .exposed_ports
@@ -156,6 +151,52 @@ pub(crate) fn settings(record: &Record, containers: &Containers) -> Result<LinkS
             .extend(link_env(&link_name, &ip, &ports, &child_env));
     }
     Ok(out)
+}
+
+/// The hosts names of a link: the alias, the child's hostname, and its name when the
+/// alias differs (moby's order).
+fn host_names(alias: &str, child: &Record) -> String {
+    let mut names = format!("{alias} {}", child.config.hostname);
+    if alias != child.bare_name() {
+        names.push(' ');
+        names.push_str(child.bare_name());
+    }
+    names
+}
+
+/// After `child` (re)started with address `ip` on the default bridge: the running
+/// containers linked to it get the new address in their `/etc/hosts` (moby's
+/// `updateParentsHosts`), rewritten in place so their bind mounts see it.
+pub(crate) fn update_parents(containers: &Containers, child: &Record, ip: &str) {
+    for parent in containers.all() {
+        let record = parent.snapshot();
+        if !record.state.status.is_live() {
+            continue;
+        }
+        for link in record.links.iter().filter(|l| l.container_id == child.id) {
+            let names = host_names(&link.alias, child);
+            let path = super::etc_files::paths(&parent.dir).hosts;
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let mut changed = false;
+            let lines: Vec<String> = text
+                .lines()
+                .map(|line| match line.split_once('\t') {
+                    Some((old, rest)) if rest == names && old != ip => {
+                        changed = true;
+                        format!("{ip}\t{rest}")
+                    }
+                    _ => line.to_string(),
+                })
+                .collect();
+            if changed {
+                if let Err(e) = std::fs::write(&path, lines.join("\n") + "\n") {
+                    tracing::warn!("updating {}: {e}", path.display());
+                }
+            }
+        }
+    }
 }
 
 fn on_default_bridge(record: &Record) -> bool {

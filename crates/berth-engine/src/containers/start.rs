@@ -158,6 +158,16 @@ impl Engine {
                     }
                 };
                 etc_files::add_own_addresses(&container.dir, &record, &networks);
+                if let Some(bridge) = networks
+                    .iter()
+                    .find(|n| n.network_name == crate::networks::DEFAULT_NETWORK)
+                {
+                    super::links::update_parents(
+                        &self.containers,
+                        &record,
+                        &bridge.endpoint.ip.to_string(),
+                    );
+                }
                 apply_oom_kill_disable(&record);
                 let _ = container.update(|r| r.state.networks = networks);
                 // Attachers connect first, then the process runs.
