@@ -118,7 +118,9 @@ impl Engine {
             )
             .await?;
             any_downloaded |= pulled.downloaded;
-            self.image_event("pull", pulled.id.as_str(), &reference.familiar_string());
+            // docker's pull event names the reference, also as its ID.
+            let name = reference.familiar_string();
+            self.image_event("pull", &name, &name);
         }
         if all_tags {
             let name = base.familiar_name();
