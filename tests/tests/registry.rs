@@ -128,6 +128,13 @@ fn push_rmi_pull_run_round_trip() {
         "{listed}"
     );
 
+    // Pushed to another repository of the same registry: the layer is mounted, not
+    // uploaded (the pulled blob was recorded, not kept).
+    let other = format!("{}/copies/busybox:latest", registry.host());
+    berth_ok(&test, &config, &["tag", &name, &other]);
+    let out = berth_ok(&test, &config, &["push", &other]);
+    assert!(out.contains("Mounted from busybox"), "{out}");
+
     // It runs.
     let out = berth_ok(
         &test,

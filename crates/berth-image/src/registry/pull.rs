@@ -4,7 +4,7 @@
 //! becomes visible in one commit after every layer verified; any failure leaves
 //! nothing behind (the lease drops and a collection removes what was written).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,6 +12,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use berth_store::compression::decompress;
+use berth_store::digest::HashingReader;
 use berth_store::{chain_ids, Digest, Lease, StoreError};
 
 use super::client::Repository;
@@ -187,20 +188,21 @@ async fn pull_leased(
     });
     futures_util::future::try_join_all(jobs).await?;
 
-    let mut layer_blobs = std::collections::BTreeMap::new();
-    for (i, layer) in image_manifest.layers.iter().enumerate() {
-        if store.storage().content().reuse(lease, &layer.digest) {
-            layer_blobs.insert(
-                diff_ids[i].clone(),
-                LayerBlob {
-                    digest: layer.digest.clone(),
-                    size: layer.size,
-                    media_type: layer.media_type.clone(),
-                    sources: vec![source.clone()],
-                },
-            );
-        }
-    }
+    // Which compressed blob each layer came from, and where: a later push finds it there.
+    let layer_blobs = image_manifest
+        .layers
+        .iter()
+        .zip(&diff_ids)
+        .map(|(layer, diff_id)| {
+            let blob = LayerBlob {
+                digest: layer.digest.clone(),
+                size: layer.size,
+                media_type: layer.media_type.clone(),
+                sources: vec![source.clone()],
+            };
+            (diff_id.clone(), blob)
+        })
+        .collect();
     let size = {
         let layers = store.storage().layers();
         let mut size = 0;
@@ -495,8 +497,10 @@ impl LayerJob {
     }
 }
 
-/// The blocking half of a layer: reads the downloaded chunks, writes them to the
-/// content store while hashing, and unpacks the decompressed tar at the same time.
+/// The blocking half of a layer: reads the downloaded chunks, hashing them (the blob's
+/// digest) while they are decompressed and unpacked. The compressed blob itself is not
+/// kept (as dockerd does): writing and flushing it would double the disk traffic of a
+/// pull; its digest is recorded so a push can find it on the registry again.
 fn unpack(
     store: &ImageStore,
     lease: &Lease,
@@ -505,16 +509,11 @@ fn unpack(
     diff_id: &Digest,
     rx: mpsc::Receiver<io::Result<Bytes>>,
 ) -> Result<(), RegistryError> {
-    let content = store.storage().content();
-    let blob = content.writer()?;
-    let mut tee = Tee {
-        source: ChannelReader {
-            rx,
-            current: Bytes::new(),
-        },
-        blob,
-    };
-    let applied = match decompress(&mut tee) {
+    let mut hashed = HashingReader::new(ChannelReader {
+        rx,
+        current: Bytes::new(),
+    });
+    let applied = match decompress(&mut hashed) {
         Ok((reader, _)) => store
             .storage()
             .layers()
@@ -524,22 +523,14 @@ fn unpack(
     };
     // Read what is left so the digest covers the whole blob (a tar ends before its
     // compressed stream does), then check it before anything else.
-    let drained = io::copy(&mut tee, &mut io::sink());
-    let Tee { source, blob } = tee;
-    drop(source);
-    if let Err(err) = drained {
-        return Err(RegistryError::Transport(err.to_string()));
-    }
-    let committed = blob.commit(lease, Some(&descriptor.digest), None);
-    match committed {
-        Err(StoreError::DigestMismatch { actual, .. }) => {
-            return Err(RegistryError::protocol(format!(
-                "filesystem layer verification failed for digest {}: the registry sent content hashing to {actual}",
-                descriptor.digest
-            )))
-        }
-        Err(err) => return Err(err.into()),
-        Ok(_) => {}
+    let (actual, _, _) = hashed
+        .finish()
+        .map_err(|e| RegistryError::Transport(e.to_string()))?;
+    if actual != descriptor.digest {
+        return Err(RegistryError::protocol(format!(
+            "filesystem layer verification failed for digest {}: the registry sent content hashing to {actual}",
+            descriptor.digest
+        )));
     }
     applied.map_err(|err| match err {
         StoreError::DigestMismatch { actual, .. } => RegistryError::protocol(format!(
@@ -571,20 +562,6 @@ impl Read for ChannelReader {
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current[..n]);
         bytes::Buf::advance(&mut self.current, n);
-        Ok(n)
-    }
-}
-
-/// Copies everything read into the blob writer.
-struct Tee<'a> {
-    source: ChannelReader,
-    blob: berth_store::BlobWriter<'a>,
-}
-
-impl Read for Tee<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.source.read(buf)?;
-        self.blob.write_all(&buf[..n])?;
         Ok(n)
     }
 }

@@ -86,14 +86,27 @@ async fn push_one(
         let chain_id = image.chain_ids[i].clone();
         let here = here.clone();
         async move {
-            let blob = ensure_blob(&store, &lease, &diff_id, &chain_id).await?;
             let id = short(&diff_id);
-            push_layer(&repo, &blob, &id, &here, &store, &progress).await?;
-            let mut recorded = blob.clone();
-            if !recorded.sources.contains(&here) {
-                recorded.sources.push(here);
+            let known = store.layer_blob(&diff_id);
+            // The recorded blob may already be in this repository, or mountable.
+            if let Some(blob) = &known {
+                if on_registry(&repo, blob, &id, &here, &progress).await? {
+                    return Ok((diff_id, with_source(blob.clone(), &here)));
+                }
             }
-            Ok::<_, RegistryError>((diff_id, recorded))
+            // Else upload it from the content store, or a gzip made now.
+            let local = match known.filter(|b| store.storage().content().reuse(&lease, &b.digest)) {
+                Some(local) => local,
+                None => {
+                    let made = compress(&store, &lease, &chain_id).await?;
+                    if on_registry(&repo, &made, &id, &here, &progress).await? {
+                        return Ok((diff_id, with_source(made, &here)));
+                    }
+                    made
+                }
+            };
+            upload_layer(&repo, &local, &id, &store, &progress).await?;
+            Ok::<_, RegistryError>((diff_id, with_source(local, &here)))
         }
     });
     let blobs: Vec<(Digest, LayerBlob)> = futures_util::future::try_join_all(jobs).await?;
@@ -188,19 +201,21 @@ async fn push_one(
     })
 }
 
-/// The compressed blob of a layer: one already known, else a gzip of the stored layer
-/// made now (on a blocking thread) and kept for the next push.
-async fn ensure_blob(
+/// Adds `here` to the places a blob is known to be.
+fn with_source(mut blob: LayerBlob, here: &str) -> LayerBlob {
+    if !blob.sources.iter().any(|s| s == here) {
+        blob.sources.push(here.to_string());
+    }
+    blob
+}
+
+/// A gzip of the stored layer's original tar, made on a blocking thread and kept in the
+/// content store (recorded with the image after the push) for the next push.
+async fn compress(
     store: &Arc<ImageStore>,
     lease: &Arc<Lease>,
-    diff_id: &Digest,
     chain_id: &Digest,
 ) -> Result<LayerBlob, RegistryError> {
-    if let Some(blob) = store.layer_blob(diff_id) {
-        if store.storage().content().reuse(lease, &blob.digest) {
-            return Ok(blob);
-        }
-    }
     let store = store.clone();
     let lease = lease.clone();
     let chain_id = chain_id.clone();
@@ -227,19 +242,19 @@ async fn ensure_blob(
     .map_err(|e| RegistryError::protocol(e.to_string()))?
 }
 
-async fn push_layer(
+/// Is the blob in this repository already (`Layer already exists`), or can it be
+/// mounted from another repository of the same registry (`Mounted from ...`)?
+async fn on_registry(
     repo: &Repository,
     blob: &LayerBlob,
     id: &str,
     here: &str,
-    store: &ImageStore,
     progress: &Progress,
-) -> Result<(), RegistryError> {
+) -> Result<bool, RegistryError> {
     if repo.has_blob(&blob.digest).await? {
         progress.layer(id, "Layer already exists");
-        return Ok(());
+        return Ok(true);
     }
-    // Another repository on this registry has it: ask for a mount.
     let host_prefix = format!("{}/", repo.endpoint.host);
     if let Some(from) = blob
         .sources
@@ -254,9 +269,20 @@ async fn push_layer(
             .is_none()
         {
             progress.layer(id, &format!("Mounted from {from}"));
-            return Ok(());
+            return Ok(true);
         }
     }
+    Ok(false)
+}
+
+/// Uploads a blob from the content store with `Pushing` progress, then `Pushed`.
+async fn upload_layer(
+    repo: &Repository,
+    blob: &LayerBlob,
+    id: &str,
+    store: &ImageStore,
+    progress: &Progress,
+) -> Result<(), RegistryError> {
     let file = tokio::fs::File::open(store.storage().content().path(&blob.digest))
         .await
         .map_err(|e| RegistryError::protocol(format!("open blob {}: {e}", blob.digest)))?;

@@ -508,16 +508,21 @@ impl ImageStore {
         self.lock().visible(id).is_some()
     }
 
-    /// A compressed blob known for the layer `diff_id` (from any image) that is still in
-    /// the content store.
+    /// A compressed blob recorded for the layer `diff_id` by any image (pulled or pushed),
+    /// preferring one still in the content store. A pull records the blob it downloaded
+    /// without keeping it, so the blob may only exist on the registries it names.
     pub fn layer_blob(&self, diff_id: &Digest) -> Option<LayerBlob> {
         let state = self.lock();
-        state
+        let known: Vec<&LayerBlob> = state
             .images
             .values()
             .filter_map(|e| e.record.layer_blobs.get(diff_id))
+            .collect();
+        known
+            .iter()
             .find(|b| self.store.content().exists(&b.digest))
-            .cloned()
+            .or(known.first())
+            .map(|b| (*b).clone())
     }
 
     /// Records compressed blobs for an image's layers (after a push made them), and
