@@ -60,6 +60,12 @@ fn main() -> ExitCode {
 async fn run(mut config: DaemonConfig, log_handle: logging::Handle) -> anyhow::Result<()> {
     let _lock = lock::lock_data_root(&config.data_root)?;
     let _pidfile = lock::PidFile::create(&config.pidfile)?;
+    // Handlers go in before the socket appears: a client that sees the socket may signal
+    // at once, and a signal during the engine's start must end in a clean exit, not the
+    // default action that leaves socket and pidfile behind.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
 
     let tls_acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let mut bound = Vec::new();
@@ -102,9 +108,6 @@ async fn run(mut config: DaemonConfig, log_handle: logging::Handle) -> anyhow::R
     let server = server::Server::new(routes::router(state), shutdown.clone());
     let serving = tokio::spawn(server.run(bound));
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     tracing::info!("Daemon has completed initialization");
     loop {
         tokio::select! {
