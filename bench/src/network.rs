@@ -164,16 +164,14 @@ pub fn run(bin_dir: &Path, options: &Options) -> Result<(), String> {
     cli.run(&["load", "-i", &image])?;
     let subnet3 = free_subnet(&[&subnet, &subnet2])?;
     let net_name = "berthbench";
+    let docker_bridge = format!("bbd{}", std::process::id() % 100_000);
     cli.run(&[
         "network",
         "create",
         "--subnet",
         &format!("{subnet3}.0/24"),
         "-o",
-        &format!(
-            "com.docker.network.bridge.name=bbd{}",
-            std::process::id() % 100_000
-        ),
+        &format!("com.docker.network.bridge.name={docker_bridge}"),
         net_name,
     ])?;
     let engine = Engine {
@@ -187,9 +185,16 @@ pub fn run(bin_dir: &Path, options: &Options) -> Result<(), String> {
         let proxy = throughput(&engine)?;
         Ok::<_, String>((setup, publish, proxy))
     })();
-    let _ = engine.cli.run(&["network", "rm", net_name]);
-    let (setup, publish, proxy) = result?;
+    remove_network(&engine.cli, net_name);
     drop(dockerd);
+    // dockerd keeps user networks across its restarts, bridge included: should the
+    // removal above have failed, the bench's own bridge goes here.
+    if Path::new("/sys/class/net").join(&docker_bridge).exists() {
+        let _ = Command::new("ip")
+            .args(["link", "del", &docker_bridge])
+            .output();
+    }
+    let (setup, publish, proxy) = result?;
 
     report(
         "dockerd run --rm busybox true, --network none (docker CLI, wall)",
@@ -241,6 +246,28 @@ pub fn run(bin_dir: &Path, options: &Options) -> Result<(), String> {
         ratio_of(median(&berth_proxy.published), median(&proxy.published)),
     );
     Ok(())
+}
+
+/// Removes the bench's network from the private dockerd, first removing whatever
+/// container still holds an endpoint on it (`run --rm` removals finish asynchronously).
+fn remove_network(cli: &Client, name: &str) {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match cli.run(&["network", "rm", name]) {
+            Ok(_) => return,
+            Err(e) => last = e,
+        }
+        if let Ok(ids) = cli.run(&["ps", "-aq"]) {
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let mut args = vec!["rm", "-f"];
+                args.extend(ids);
+                let _ = cli.run(&args);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("berth-bench: could not remove dockerd's network {name}: {last}");
 }
 
 /// (`--network none`, bridge) timings of `run --rm busybox true`, interleaved so that a
