@@ -428,6 +428,45 @@ fn docker_compose_v1_against_berthd() {
     assert_eq!(d.ok(&["ps", "-q"]).trim(), "");
     dc(&["down", "-v"]);
     assert_eq!(d.ok(&["ps", "-aq"]).trim(), "");
+
+    // A version "2" file whose web image is built (docker-py's POST /build).
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM busybox\nCOPY cgi-bin /www/cgi-bin\nCMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        format!(
+            "version: \"2\"\nservices:\n  web:\n    build: .\n    ports: [\"127.0.0.1:{port}:80\"]\n    links: [\"redis:db\"]\n  redis:\n    image: busybox\n    command: [\"sh\", \"-c\", \"while true; do echo PONG | nc -l -p 6379; done\"]\n"
+        ),
+    )
+    .unwrap();
+    dc(&["up", "-d", "--build"]);
+    for id in d.ok(&["ps", "-aq"]).split_whitespace() {
+        d.record_veths(id);
+    }
+    for net in d
+        .ok(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.network=default",
+        ])
+        .split_whitespace()
+    {
+        d.record_link(&bridge_of(&json(&d.ok(&["network", "inspect", net]))[0]));
+    }
+    let body = curl(&format!("http://127.0.0.1:{port}/cgi-bin/hello"));
+    assert!(body.contains("redis says: PONG"), "{body}");
+    dc(&["down", "-t", "1", "--rmi", "local"]);
+    assert_eq!(d.ok(&["ps", "-aq"]).trim(), "");
+    assert_ne!(
+        d.berth(&["image", "inspect", &format!("{project}_web")])
+            .code,
+        0
+    );
     d.finish();
 }
 
