@@ -183,6 +183,30 @@ pub async fn converge(
         );
         async move {
             let result = async {
+                let (names, image_id) = instance_base;
+                // Containers are created (or recreated) before the dependencies are
+                // ready, unless they need another service's container to exist; only
+                // the start waits.
+                let early = service
+                    .network_mode
+                    .as_deref()
+                    .is_none_or(|m| !m.starts_with("service:"))
+                    && service.volumes_from.is_empty();
+                let mut prepared = None;
+                if early {
+                    prepared = Some(
+                        prepare_service(
+                            &mut client,
+                            project,
+                            service,
+                            mine.clone(),
+                            &names,
+                            &image_id,
+                            options,
+                        )
+                        .await?,
+                    );
+                }
                 for (dep, condition, mut rx) in deps {
                     let state = rx
                         .wait_for(|p| *p != Progress::Pending)
@@ -196,17 +220,22 @@ pub async fn converge(
                         wait_condition(&mut client, project, &dep, condition).await?;
                     }
                 }
-                let (names, image_id) = instance_base;
-                converge_service(
-                    &mut client,
-                    project,
-                    service,
-                    mine,
-                    names,
-                    image_id,
-                    options,
-                )
-                .await
+                let prepared = match prepared {
+                    Some(p) => p,
+                    None => {
+                        prepare_service(
+                            &mut client,
+                            project,
+                            service,
+                            mine,
+                            &names,
+                            &image_id,
+                            options,
+                        )
+                        .await?
+                    }
+                };
+                start_prepared(&client, prepared, options).await
             }
             .await;
             let _ = tx.send(if result.is_ok() {
@@ -312,15 +341,17 @@ async fn wait_condition(
     Ok(())
 }
 
-async fn converge_service(
+/// Creates, recreates and removes the service's containers to match the file, without
+/// starting anything; says which containers to start.
+async fn prepare_service(
     client: &mut Client,
     project: &Project,
     service: &Service,
     mut mine: Vec<Container>,
-    service_containers: BTreeMap<String, String>,
-    image_id: String,
+    service_containers: &BTreeMap<String, String>,
+    image_id: &str,
     options: &Options,
-) -> client::Result<Vec<Container>> {
+) -> client::Result<Vec<(Container, bool)>> {
     let hash = config_hash(service);
     let scale = options
         .scale
@@ -347,12 +378,12 @@ async fn converge_service(
         name,
         number,
         oneoff: false,
-        image_id: image_id.clone(),
+        image_id: image_id.to_string(),
         service_containers: service_containers.clone(),
     };
     let mut out = Vec::new();
     for c in mine.iter() {
-        let changed = c.hash != hash || (!c.image_label.is_empty() && c.image_label != image_id);
+        let changed = c.hash != hash || (!c.image_label.is_empty() && c.image_label != *image_id);
         let recreate = !options.no_recreate && (options.force_recreate || changed);
         if recreate {
             event("Container", &c.name, "Recreate");
@@ -360,18 +391,9 @@ async fn converge_service(
             remove_container(client, c, false).await?;
             let new = create_container(client, &instance(c.name.clone(), c.number), &hash).await?;
             event("Container", &c.name, "Recreated");
-            if !options.no_start {
-                start_container(client, &new).await?;
-            }
-            out.push(new);
-        } else if !options.no_start && !c.running() {
-            start_container(client, c).await?;
-            out.push(c.clone());
+            out.push((new, true));
         } else {
-            if !options.no_start {
-                event("Container", &c.name, "Running");
-            }
-            out.push(c.clone());
+            out.push((c.clone(), !c.running()));
         }
     }
     let taken: BTreeSet<u32> = mine.iter().map(|c| c.number).collect();
@@ -385,12 +407,34 @@ async fn converge_service(
         event("Container", &name, "Creating");
         let new = create_container(client, &instance(name.clone(), number), &hash).await?;
         event("Container", &name, "Created");
-        if !options.no_start {
-            start_container(client, &new).await?;
-        }
-        out.push(new);
+        out.push((new, true));
     }
     Ok(out)
+}
+
+/// Starts what `prepare_service` said (replicas at once), unless `--no-start`.
+async fn start_prepared(
+    client: &Client,
+    prepared: Vec<(Container, bool)>,
+    options: &Options,
+) -> client::Result<Vec<Container>> {
+    if !options.no_start {
+        let starts = prepared.iter().map(|(c, start)| {
+            let mut client = client.sibling();
+            async move {
+                if *start {
+                    start_container(&mut client, c).await
+                } else {
+                    event("Container", &c.name, "Running");
+                    Ok(())
+                }
+            }
+        });
+        for r in join_all(starts).await {
+            r?;
+        }
+    }
+    Ok(prepared.into_iter().map(|(c, _)| c).collect())
 }
 
 async fn create_container(
