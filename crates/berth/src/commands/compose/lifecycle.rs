@@ -89,12 +89,30 @@ pub async fn start(ctx: &mut Context, options: &Options, args: ServicesArgs) -> 
 
 pub async fn stop(ctx: &mut Context, options: &Options, args: TimeoutArgs) -> client::Result<u8> {
     let (loaded, list) = targets(ctx, options, &args.services, true).await?;
+    // Dependents first, each wave of services at once.
+    let waves = loaded
+        .as_ref()
+        .map(|l| berth_compose::stop_waves(&l.project.services))
+        .unwrap_or_default();
+    let mut by_wave: std::collections::BTreeMap<usize, Vec<&Container>> = Default::default();
     for c in &list {
-        let service = loaded
-            .as_ref()
-            .and_then(|l| l.project.services.get(&c.service));
-        convergence::stop_container(&mut ctx.client, c, stop_timeout(service, args.timeout))
-            .await?;
+        by_wave
+            .entry(waves.get(&c.service).copied().unwrap_or(0))
+            .or_default()
+            .push(c);
+    }
+    for group in by_wave.values() {
+        let stops = group.iter().map(|c| {
+            let mut client = ctx.client.sibling();
+            let service = loaded
+                .as_ref()
+                .and_then(|l| l.project.services.get(&c.service));
+            let timeout = stop_timeout(service, args.timeout);
+            async move { convergence::stop_container(&mut client, c, timeout).await }
+        });
+        for r in futures_util::future::join_all(stops).await {
+            r?;
+        }
     }
     Ok(0)
 }
