@@ -3,10 +3,11 @@
 //! `median (min-max) ms`).
 //!
 //! Usage:
-//!   berth-bench [system|images|containers|extras|registry|compose|network|all] [OPTIONS]   the figures (default: all)
+//!   berth-bench [system|images|containers|extras|registry|compose|network|build|all] [OPTIONS]   the figures (default: all)
 //!   berth-bench run NAME N -- COMMAND [ARGS...]     time any command N times
 //!   berth-bench generate DIR                        write the benchmark images into DIR
 
+mod build;
 mod client;
 mod compose;
 mod containers;
@@ -57,6 +58,7 @@ enum Suite {
     Registry,
     Compose,
     Network,
+    Build,
     All,
 }
 
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Some("registry") => parse_options(&args[1..]).and_then(|o| bench(Suite::Registry, &o)),
         Some("compose") => parse_options(&args[1..]).and_then(|o| bench(Suite::Compose, &o)),
         Some("network") => parse_options(&args[1..]).and_then(|o| bench(Suite::Network, &o)),
+        Some("build") => parse_options(&args[1..]).and_then(|o| bench(Suite::Build, &o)),
         Some("all") => parse_options(&args[1..]).and_then(|o| bench(Suite::All, &o)),
         _ => parse_options(&args).and_then(|o| bench(Suite::All, &o)),
     };
@@ -90,7 +93,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "Usage:\n  berth-bench [system|images|containers|extras|registry|compose|network|all] [--requests N] [--runs N] [--starts N]\n\
+    "Usage:\n  berth-bench [system|images|containers|extras|registry|compose|network|build|all] [--requests N] [--runs N] [--starts N]\n\
      \x20             [--image-runs N] [--list-requests N] [--rounds N] [--containers N]\n\
      \x20             [--parallel N]\n\
      \x20 berth-bench run NAME N -- COMMAND [ARGS...]\n\
@@ -161,6 +164,8 @@ fn bench(suite: Suite, options: &Options) -> Result<(), String> {
     }
     if matches!(suite, Suite::Compose | Suite::All) {
         compose::run_figures(&bin_dir, options)?;
+    if matches!(suite, Suite::Build | Suite::All) {
+        build::run(&bin_dir, options)?;
     }
     Ok(())
 }

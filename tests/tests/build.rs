@@ -261,6 +261,15 @@ fn cache_survives_a_restart_and_builder_prune_clears_it() {
     assert!(pruned.contains("Total reclaimed space"), "{pruned}");
     let third = build_ok(&c, &ctx.path, &["-t", "cached:1", "."]);
     assert!(!third.stdout.contains("Using cache"), "{third:?}");
+    // `system prune` clears it too.
+    build_ok(&c, &ctx.path, &["-t", "cached:1", "."]);
+    let pruned = c.ok(&["system", "prune", "-f"]);
+    assert!(pruned.contains("Total reclaimed space"), "{pruned}");
+    let after_system_prune = build_ok(&c, &ctx.path, &["-t", "cached:1", "."]);
+    assert!(
+        !after_system_prune.stdout.contains("Using cache"),
+        "{after_system_prune:?}"
+    );
     // --no-cache never uses it.
     let fourth = build_ok(&c, &ctx.path, &["--no-cache", "-t", "cached:1", "."]);
     assert!(!fourth.stdout.contains("Using cache"), "{fourth:?}");

@@ -11,6 +11,7 @@ pub mod error;
 pub mod ignore;
 pub mod parser;
 pub mod plan;
+pub mod tarctx;
 pub mod words;
 
 pub use cache::BuildCache;

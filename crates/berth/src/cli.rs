@@ -346,6 +346,9 @@ pub enum SystemCommand {
     /// Display system-wide information
     #[command(help_template = COMMAND_HELP, override_usage = "berth system info [OPTIONS]")]
     Info(InfoArgs),
+    /// Remove unused data
+    #[command(help_template = COMMAND_HELP, override_usage = "berth system prune [OPTIONS]")]
+    Prune(crate::commands::system_prune::SystemPruneArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -97,6 +97,7 @@ async fn run(ctx: &mut Context, command: Command) -> client::Result<u8> {
         Command::Events(args) | Command::System(SystemCommand::Events(args)) => {
             commands::events::run(ctx, args).await
         }
+        Command::System(SystemCommand::Prune(args)) => commands::system_prune::run(ctx, args).await,
         Command::System(SystemCommand::Df(args)) => commands::system_df::run(ctx, args).await,
         Command::Images(args) | Command::Image(ImageCommand::Ls(args)) => {
             image::ls::run(ctx, args).await

@@ -3,20 +3,20 @@
 //! `.dockerignore` applied (clients such as docker-py send every file).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use berth_api::ApiError;
-use berth_build::context::{apply_ignore, extract, ExtractOptions, Sums};
+use berth_build::tarctx::TarContext;
 use berth_build::IgnoreRules;
 
 use super::scratch::WorkDir;
 use super::{api_error, BuildRequest};
 
-/// An unpacked context.
+/// A received context: the tar and its index (nothing unpacked yet).
 pub(crate) struct Context {
-    pub(crate) root: PathBuf,
-    pub(crate) sums: Sums,
+    pub(crate) tar: Arc<TarContext>,
     pub(crate) dockerfile: String,
 }
 
@@ -25,35 +25,54 @@ pub(crate) async fn receive(
     request: &BuildRequest,
     body: Box<dyn Read + Send>,
 ) -> Result<Context, ApiError> {
-    let root = work.path().join("context");
+    let dir = work.path().to_path_buf();
     let request = request.clone();
-    tokio::task::spawn_blocking(move || receive_blocking(root, &request, body))
+    tokio::task::spawn_blocking(move || receive_blocking(&dir, &request, body))
         .await
         .map_err(|e| ApiError::system(format!("build context task failed: {e}")))?
 }
 
 fn receive_blocking(
-    root: PathBuf,
+    dir: &Path,
     request: &BuildRequest,
     body: Box<dyn Read + Send>,
 ) -> Result<Context, ApiError> {
-    std::fs::create_dir_all(&root).map_err(|e| ApiError::system(e.to_string()))?;
-    let mut sums = Sums::default();
+    let tar_path = dir.join("context.tar");
     let mut dockerfile_name = request.dockerfile.clone();
     let mut inline_dockerfile: Option<String> = None;
-    match request.remote.as_deref().filter(|r| !r.is_empty()) {
+    let tar = match request.remote.as_deref().filter(|r| !r.is_empty()) {
         Some(remote) if is_git_url(remote) => {
-            let subdir = clone_git(remote, &root)?;
-            if let Some(sub) = subdir {
-                // `url#ref:subdir`: the context is the subfolder.
-                let inner = root.join(&sub);
-                if !inner.is_dir() {
-                    return Err(ApiError::invalid(format!(
-                        "subdirectory {sub} not found in the repository"
-                    )));
+            let checkout = dir.join("git");
+            std::fs::create_dir_all(&checkout).map_err(|e| ApiError::system(e.to_string()))?;
+            let subdir = clone_git(remote, &checkout)?;
+            let root = match subdir {
+                Some(sub) => {
+                    let inner = checkout.join(&sub);
+                    if !inner.is_dir() {
+                        return Err(ApiError::invalid(format!(
+                            "subdirectory {sub} not found in the repository"
+                        )));
+                    }
+                    inner
                 }
-                return finish(inner, Sums::default(), request, dockerfile_name, None);
-            }
+                None => checkout.clone(),
+            };
+            // The checkout becomes a tar like any uploaded context.
+            let packed = dir.join("git.tar");
+            let file =
+                std::fs::File::create(&packed).map_err(|e| ApiError::system(e.to_string()))?;
+            let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
+            builder.follow_symlinks(false);
+            builder
+                .append_dir_all(".", &root)
+                .and_then(|()| builder.into_inner().map(drop))
+                .map_err(|e| ApiError::system(format!("packing the git context: {e}")))?;
+            let _ = std::fs::remove_dir_all(&checkout);
+            let mut reader =
+                std::fs::File::open(&packed).map_err(|e| ApiError::system(e.to_string()))?;
+            let tar = TarContext::receive(&mut reader, &tar_path).map_err(api_error)?;
+            let _ = std::fs::remove_file(&packed);
+            tar
         }
         Some(remote) => {
             return Err(ApiError::invalid(format!(
@@ -61,9 +80,8 @@ fn receive_blocking(
             )))
         }
         None => {
-            let (reader, _) = berth_build::archive::decompress(body)
+            let (mut reader, _) = berth_build::archive::decompress(body)
                 .map_err(|e| ApiError::invalid(format!("reading the build context: {e}")))?;
-            let mut reader = reader;
             // A body that is not a tar is the Dockerfile itself.
             let mut head = Vec::with_capacity(512);
             (&mut reader)
@@ -77,8 +95,7 @@ fn receive_blocking(
                     || tar_header_sum_ok(&head));
             let mut chained = std::io::Cursor::new(head).chain(reader);
             if is_tar || empty {
-                sums =
-                    extract(&mut chained, &root, ExtractOptions::default()).map_err(api_error)?;
+                TarContext::receive(&mut chained, &tar_path).map_err(api_error)?
             } else {
                 let mut text = String::new();
                 chained
@@ -86,16 +103,15 @@ fn receive_blocking(
                     .map_err(|e| ApiError::invalid(format!("reading the Dockerfile: {e}")))?;
                 inline_dockerfile = Some(text);
                 dockerfile_name = "Dockerfile".into();
+                TarContext::empty(&tar_path)
             }
         }
-    }
-    finish(root, sums, request, dockerfile_name, inline_dockerfile)
+    };
+    finish(tar, dockerfile_name, inline_dockerfile)
 }
 
 fn finish(
-    root: PathBuf,
-    sums: Sums,
-    _request: &BuildRequest,
+    mut tar: TarContext,
     dockerfile_name: String,
     inline: Option<String>,
 ) -> Result<Context, ApiError> {
@@ -106,40 +122,38 @@ fn finish(
     };
     let dockerfile = match inline {
         Some(text) => text,
-        None => read_dockerfile(&root, &name)?,
+        None => read_dockerfile(&tar, &name)?,
     };
     // As dockerd: once the Dockerfile is read, `.dockerignore` applies to every file,
     // the Dockerfile and `.dockerignore` included; a Dockerfile the client added from
     // outside the context (`.dockerfile.<random>`) is not part of it.
     let clean = name.trim_start_matches("./").to_string();
     if clean.starts_with(".dockerfile.") && !clean.contains('/') {
-        let _ = std::fs::remove_file(root.join(&clean));
+        tar.remove(&clean);
     }
-    let ignore = root.join(".dockerignore");
-    if let Ok(text) = std::fs::read_to_string(&ignore) {
-        let rules = IgnoreRules::parse(&text).map_err(api_error)?;
-        apply_ignore(&root, &rules, &[])
-            .map_err(|e| ApiError::system(format!("applying .dockerignore: {e}")))?;
+    if let Ok(bytes) = tar.read(".dockerignore") {
+        let rules = IgnoreRules::parse(&String::from_utf8_lossy(&bytes)).map_err(api_error)?;
+        tar.apply_ignore(&rules);
     }
     Ok(Context {
-        root,
-        sums,
+        tar: Arc::new(tar),
         dockerfile,
     })
 }
 
 /// The Dockerfile at `name` in the context (docker also accepts `dockerfile` when the
 /// default name is missing). The path may not leave the context.
-fn read_dockerfile(root: &Path, name: &str) -> Result<String, ApiError> {
+fn read_dockerfile(tar: &TarContext, name: &str) -> Result<String, ApiError> {
     let not_found = || ApiError::invalid(format!("Cannot locate specified Dockerfile: {name}"));
-    let resolved =
-        berth_runtime::scoped::resolve(root, Path::new(name)).map_err(|_| not_found())?;
-    match std::fs::read_to_string(&resolved) {
-        Ok(text) => Ok(text),
-        Err(_) if name == "Dockerfile" => {
-            std::fs::read_to_string(root.join("dockerfile")).map_err(|_| not_found())
-        }
-        Err(_) => Err(not_found()),
+    let read = |n: &str| {
+        tar.resolve(n)
+            .and_then(|rel| tar.read(&rel).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    match read(name) {
+        Some(text) => Ok(text),
+        None if name == "Dockerfile" => read("dockerfile").ok_or_else(not_found),
+        None => Err(not_found()),
     }
 }
 

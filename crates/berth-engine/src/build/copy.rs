@@ -10,12 +10,23 @@ use std::path::{Path, PathBuf};
 
 use berth_api::ApiError;
 use berth_build::context::{checksum_paths, Sums};
+use berth_build::tarctx::TarContext;
 use berth_build::{CopySpec, Source, StageState};
 use berth_runtime::scoped;
 use regex::Regex;
 
 use super::scratch::Overlay;
 use super::steps::{parent_digest, Build};
+
+/// A source before the cache check: context sources are only indexed.
+enum Pending {
+    Ready(Resolved),
+    Context {
+        rel: String,
+        name: String,
+        is_dir: bool,
+    },
+}
 
 /// A source ready to copy: where it is on the host and its base name.
 struct Resolved {
@@ -46,7 +57,7 @@ pub(crate) async fn step(
     // Where the sources come from.
     let mut from_overlay: Option<Overlay> = None;
     let (source_root, sums): (PathBuf, Sums) = match &spec.from {
-        None => (build.ctx.root.clone(), build.ctx.sums.clone()),
+        None => (PathBuf::new(), Sums::default()),
         Some(name) => {
             let image = build.copy_source_image(name).await?;
             let dir = build
@@ -71,6 +82,7 @@ pub(crate) async fn step(
         }
     };
     let in_context = spec.from.is_none();
+    let tar = build.ctx.tar.clone();
 
     // Resolve every source (downloads happen here: their content is part of the key).
     let staging = build
@@ -81,11 +93,20 @@ pub(crate) async fn step(
     let add = spec.add;
     let root_for_resolve = source_root.clone();
     let sums_for_key = sums.clone();
-    let (resolved, checksum) = tokio::task::spawn_blocking(move || {
-        let mut resolved = Vec::new();
+    let (pending, checksum) = tokio::task::spawn_blocking(move || {
+        let mut resolved: Vec<Pending> = Vec::new();
         let mut sum_paths: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut context_sums = String::new();
         for (i, source) in sources.iter().enumerate() {
             match source {
+                Source::Path(pattern) if in_context => {
+                    for rel in expand_in_context(&tar, pattern)? {
+                        context_sums.push_str(&tar.checksum(&rel));
+                        let name = rel.rsplit('/').next().unwrap_or("").to_string();
+                        let is_dir = tar.is_dir(&rel);
+                        resolved.push(Pending::Context { rel, name, is_dir });
+                    }
+                }
                 Source::Path(pattern) => {
                     for host in expand_source(&root_for_resolve, pattern, in_context)? {
                         let name = host
@@ -96,7 +117,7 @@ pub(crate) async fn step(
                             && host.is_file()
                             && berth_build::archive::looks_like_archive(&host);
                         sum_paths.push((root_for_resolve.clone(), host.clone()));
-                        resolved.push(Resolved { host, name, unpack });
+                        resolved.push(Pending::Ready(Resolved { host, name, unpack }));
                     }
                 }
                 Source::Inline { name, content } => {
@@ -107,11 +128,11 @@ pub(crate) async fn step(
                     fs::set_permissions(&host, fs::Permissions::from_mode(0o644))
                         .map_err(|e| e.to_string())?;
                     sum_paths.push((dir.clone(), host.clone()));
-                    resolved.push(Resolved {
+                    resolved.push(Pending::Ready(Resolved {
                         host,
                         name: name.clone(),
                         unpack: false,
-                    });
+                    }));
                 }
                 Source::Url(url) => {
                     let dir = staging.join(format!("url-{i}"));
@@ -126,18 +147,18 @@ pub(crate) async fn step(
                     } else {
                         name
                     };
-                    resolved.push(Resolved {
+                    resolved.push(Pending::Ready(Resolved {
                         host,
                         name,
                         unpack: false,
-                    });
+                    }));
                 }
             }
         }
         if resolved.is_empty() {
             return Err("no source files were specified".to_string());
         }
-        let mut hasher = String::new();
+        let mut hasher = context_sums;
         for (root, path) in &sum_paths {
             let sums = if *root == root_for_resolve {
                 &sums_for_key
@@ -149,11 +170,12 @@ pub(crate) async fn step(
             hasher.push_str(&sum);
         }
         let kind = match resolved.as_slice() {
-            [one] if one.host.is_dir() => "dir",
+            [Pending::Context { is_dir: true, .. }] => "dir",
+            [Pending::Ready(one)] if one.host.is_dir() => "dir",
             [_] => "file",
             _ => "multi",
         };
-        let combined = if sum_paths.len() == 1 {
+        let combined = if resolved.len() == 1 {
             hasher
         } else {
             use sha2::Digest as _;
@@ -165,7 +187,7 @@ pub(crate) async fn step(
     .map_err(|e| ApiError::system(e.to_string()))?
     .map_err(fail)?;
 
-    if resolved.len() > 1 && !spec.dest.ends_with('/') {
+    if pending.len() > 1 && !spec.dest.ends_with('/') {
         return Err(ApiError::invalid(format!(
             "When using {verb} with more than one source file, the destination must be a directory and end with a /"
         )));
@@ -193,6 +215,30 @@ pub(crate) async fn step(
         build.use_cached(state, id).await;
         return Ok(());
     }
+
+    // Context sources are written out now (only those this step needs).
+    let ctx_dir = build
+        .work
+        .subdir("ctx")
+        .map_err(|e| ApiError::system(e.to_string()))?;
+    let tar = build.ctx.tar.clone();
+    let resolved = tokio::task::spawn_blocking(move || -> Result<Vec<Resolved>, String> {
+        pending
+            .into_iter()
+            .map(|p| match p {
+                Pending::Ready(r) => Ok(r),
+                Pending::Context { rel, name, .. } => {
+                    let host = tar.materialize(&rel, &ctx_dir).map_err(|e| e.to_string())?;
+                    let unpack =
+                        add && host.is_file() && berth_build::archive::looks_like_archive(&host);
+                    Ok(Resolved { host, name, unpack })
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| ApiError::system(e.to_string()))?
+    .map_err(fail)?;
 
     // Write into an overlay of the current image.
     let lowers = match parent_digest(state)? {
@@ -342,6 +388,70 @@ fn expand_source(root: &Path, pattern: &str, in_context: bool) -> Result<Vec<Pat
             out.push(host);
         }
     }
+    if out.is_empty() {
+        return Err("no source files were specified".to_string());
+    }
+    Ok(out)
+}
+
+/// The context paths a source pattern names (wildcards expanded; symlinks followed
+/// inside the context), refusing paths that leave it.
+fn expand_in_context(tar: &TarContext, pattern: &str) -> Result<Vec<String>, String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in pattern.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(format!(
+                        "forbidden path outside the build context: {pattern} ()"
+                    ));
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let missing = || {
+        format!("file not found in build context or excluded by .dockerignore: stat {pattern}: file does not exist")
+    };
+    if !parts.iter().any(|p| p.contains(['*', '?', '['])) {
+        let rel = parts.join("/");
+        if rel.is_empty() {
+            return Ok(vec![String::new()]);
+        }
+        return tar.resolve(&rel).map(|r| vec![r]).ok_or_else(missing);
+    }
+    let mut current: Vec<String> = vec![String::new()];
+    for part in &parts {
+        let mut next = Vec::new();
+        if part.contains(['*', '?', '[']) {
+            let regex = component_regex(part).map_err(|e| format!("bad pattern {pattern}: {e}"))?;
+            for prefix in &current {
+                let Some(dir) = tar.resolve(prefix) else {
+                    continue;
+                };
+                for name in tar.children(&dir) {
+                    if regex.is_match(&name) {
+                        next.push(if prefix.is_empty() {
+                            name
+                        } else {
+                            format!("{prefix}/{name}")
+                        });
+                    }
+                }
+            }
+        } else {
+            for prefix in &current {
+                next.push(if prefix.is_empty() {
+                    part.to_string()
+                } else {
+                    format!("{prefix}/{part}")
+                });
+            }
+        }
+        current = next;
+    }
+    let out: Vec<String> = current.iter().filter_map(|rel| tar.resolve(rel)).collect();
     if out.is_empty() {
         return Err("no source files were specified".to_string());
     }

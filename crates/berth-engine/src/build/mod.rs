@@ -111,8 +111,10 @@ impl Engine {
             }
             Err(e) => Err(e.into()),
         };
-        // Removing the working area (context, scratch mounts) may take a while.
-        let _ = tokio::task::spawn_blocking(move || drop(work)).await;
+        // Removing the working area (context, scratch mounts) may take a while: it
+        // happens beside the final messages (a daemon stopped meanwhile removes what is
+        // left at its next start).
+        tokio::task::spawn_blocking(move || drop(work));
         let id = result?;
         let store = self.image_store();
         let id_for_tags = id.clone();

@@ -8,6 +8,7 @@ pub mod image;
 pub mod info;
 pub mod network;
 pub mod system_df;
+pub mod system_prune;
 pub mod version;
 pub mod volume;
 
