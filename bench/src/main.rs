@@ -164,6 +164,7 @@ fn bench(suite: Suite, options: &Options) -> Result<(), String> {
     }
     if matches!(suite, Suite::Compose | Suite::All) {
         compose::run_figures(&bin_dir, options)?;
+    }
     if matches!(suite, Suite::Build | Suite::All) {
         build::run(&bin_dir, options)?;
     }
