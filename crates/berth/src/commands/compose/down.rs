@@ -79,38 +79,53 @@ pub async fn run(ctx: &mut Context, options: &Options, args: DownArgs) -> client
         }
     };
     targets.sort_by_key(|c| wave_of(c));
-    let mut i = 0;
-    let mut failed = false;
-    while i < targets.len() {
-        let wave = wave_of(&targets[i]);
-        let group: Vec<_> = targets[i..]
-            .iter()
-            .take_while(|c| wave_of(c) == wave)
-            .cloned()
-            .collect();
-        i += group.len();
-        let tasks = group.iter().map(|c| {
-            let mut client = ctx.client.sibling();
-            let service = loaded
-                .as_ref()
-                .and_then(|l| l.project.services.get(&c.service));
-            let timeout = stop_timeout(service, args.timeout);
-            async move { convergence::stop_container(&mut client, c, timeout).await }
-        });
-        for r in futures_util::future::join_all(tasks).await {
-            if let Err(e) = r {
-                eprintln!("{e}");
-                failed = true;
-            }
-        }
+    // Each container is removed as soon as it is stopped; a wave starts stopping once
+    // every container of the wave before it has stopped.
+    let wave_list: Vec<i64> = {
+        let mut w: Vec<i64> = targets.iter().map(&wave_of).collect();
+        w.dedup();
+        w
+    };
+    let mut left: std::collections::BTreeMap<i64, std::cell::Cell<usize>> = Default::default();
+    let mut done = std::collections::BTreeMap::new();
+    for c in &targets {
+        let count = left
+            .entry(wave_of(c))
+            .or_insert_with(|| std::cell::Cell::new(0));
+        count.set(count.get() + 1);
     }
-    // Stopped containers hold nothing the others need: remove them all at once.
-    let removals = targets.iter().map(|c| {
+    for w in &wave_list {
+        done.insert(*w, tokio::sync::watch::channel(false));
+    }
+    let tasks = targets.iter().map(|c| {
         let mut client = ctx.client.sibling();
         let volumes = args.volumes;
-        async move { convergence::remove_container(&mut client, c, volumes).await }
+        let service = loaded
+            .as_ref()
+            .and_then(|l| l.project.services.get(&c.service));
+        let timeout = stop_timeout(service, args.timeout);
+        let wave = wave_of(c);
+        let previous = wave_list
+            .iter()
+            .take_while(|w| **w < wave)
+            .last()
+            .map(|w| done[w].1.clone());
+        let (finished, counter) = (&done[&wave].0, &left[&wave]);
+        async move {
+            if let Some(mut rx) = previous {
+                let _ = rx.wait_for(|stopped| *stopped).await;
+            }
+            let stopped = convergence::stop_container(&mut client, c, timeout).await;
+            counter.set(counter.get() - 1);
+            if counter.get() == 0 {
+                let _ = finished.send(true);
+            }
+            stopped?;
+            convergence::remove_container(&mut client, c, volumes).await
+        }
     });
-    for r in futures_util::future::join_all(removals).await {
+    let mut failed = false;
+    for r in futures_util::future::join_all(tasks).await {
         if let Err(e) = r {
             eprintln!("{e}");
             failed = true;
