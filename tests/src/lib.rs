@@ -4,6 +4,7 @@
 
 pub mod containers;
 pub mod dockerd;
+pub mod firewall;
 pub mod http;
 pub mod images;
 pub mod introspect;
@@ -368,6 +369,11 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
+        // A daemon killed by the test (or by a failed one) leaves its chains behind.
+        // Never the production prefix: only the private ones the harness hands out.
+        if let Some(prefix) = firewall::chain_prefix(&self.args).filter(|p| p != "BERTH") {
+            firewall::remove_chains(&prefix);
+        }
     }
 }
 
