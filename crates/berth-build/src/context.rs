@@ -187,7 +187,9 @@ pub fn extract(
     Ok(sums)
 }
 
-fn is_truncated_trailer(e: &std::io::Error) -> bool {
+/// A tar reader error that only means the archive lacks its end-of-archive blocks
+/// (docker clients send such tars; the entries before it are whole).
+pub(crate) fn is_truncated_trailer(e: &std::io::Error) -> bool {
     let text = e.to_string();
     e.kind() == std::io::ErrorKind::UnexpectedEof
         || text.contains("unexpected EOF")
@@ -206,7 +208,7 @@ fn remove_existing(path: &Path) {
 
 /// An entry name as a clean relative path; `None` for the root; an error for a name
 /// that leaves the root.
-fn clean_relative(raw: &[u8]) -> Result<Option<String>, BuildError> {
+pub(crate) fn clean_relative(raw: &[u8]) -> Result<Option<String>, BuildError> {
     let text = String::from_utf8_lossy(raw);
     let mut parts: Vec<&str> = Vec::new();
     for part in text.split('/') {

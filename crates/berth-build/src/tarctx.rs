@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::context::{clean_relative, is_truncated_trailer};
 use crate::error::BuildError;
 use crate::ignore::IgnoreRules;
 
@@ -457,32 +458,6 @@ impl TarContext {
         }
         Ok(target)
     }
-}
-
-fn is_truncated_trailer(e: &std::io::Error) -> bool {
-    let text = e.to_string();
-    e.kind() == std::io::ErrorKind::UnexpectedEof
-        || text.contains("unexpected EOF")
-        || text.contains("failed to read entire block")
-}
-
-fn clean_relative(raw: &[u8]) -> Result<Option<String>, BuildError> {
-    let text = String::from_utf8_lossy(raw);
-    let mut parts: Vec<&str> = Vec::new();
-    for part in text.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err(BuildError::context(format!(
-                        "invalid archive: {text} leaves the build context"
-                    )));
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    Ok((!parts.is_empty()).then(|| parts.join("/")))
 }
 
 #[cfg(test)]

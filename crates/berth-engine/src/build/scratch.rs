@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use berth_api::ApiError;
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{umount2, MntFlags};
 
 /// One build's working folder.
 pub(crate) struct WorkDir {
@@ -96,29 +96,7 @@ impl Overlay {
                 mounted: false,
             });
         }
-        let lowerdir = lowers
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(":");
-        let options = format!(
-            "lowerdir={lowerdir},upperdir={},workdir={}",
-            upper.display(),
-            work.display()
-        );
-        mount(
-            Some("overlay"),
-            &root,
-            Some("overlay"),
-            MsFlags::empty(),
-            Some(options.as_str()),
-        )
-        .map_err(|e| {
-            ApiError::system(format!(
-                "mounting the build overlay at {}: {e}",
-                root.display()
-            ))
-        })?;
+        crate::containers::rootfs::mount_overlay_at(&root, lowers, &upper, &work, "build")?;
         Ok(Overlay {
             root,
             upper,

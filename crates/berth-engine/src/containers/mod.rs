@@ -19,7 +19,7 @@ mod logs;
 mod names;
 mod record;
 mod remove;
-mod rootfs;
+pub(crate) mod rootfs;
 mod spec;
 mod start;
 mod stop;

@@ -60,6 +60,19 @@ pub fn mount_overlay(container_dir: &Path, lowers: &[PathBuf]) -> Result<PathBuf
     let mut all_lowers = vec![ensure_init_layer(container_dir)?];
     all_lowers.extend(lowers.iter().cloned());
     let lowers = all_lowers;
+    mount_overlay_at(&target, &lowers, &upper, &work, "rootfs")?;
+    Ok(target)
+}
+
+/// Mounts an overlay at `target` with `lowers` (topmost first) under `upper`; `what`
+/// names the mount in the error ("rootfs", "build").
+pub(crate) fn mount_overlay_at(
+    target: &Path,
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    what: &str,
+) -> Result<(), ApiError> {
     let lowerdir = lowers
         .iter()
         .map(|p| p.display().to_string())
@@ -72,18 +85,17 @@ pub fn mount_overlay(container_dir: &Path, lowers: &[PathBuf]) -> Result<PathBuf
     );
     mount(
         Some("overlay"),
-        &target,
+        target,
         Some("overlay"),
         MsFlags::empty(),
         Some(options.as_str()),
     )
     .map_err(|e| {
         ApiError::system(format!(
-            "mounting the rootfs overlay at {}: {e}",
+            "mounting the {what} overlay at {}: {e}",
             target.display()
         ))
-    })?;
-    Ok(target)
+    })
 }
 
 /// Unmounts the overlay; a rootfs that is not mounted is fine.
