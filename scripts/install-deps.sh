@@ -10,6 +10,8 @@ packages=(
   iptables iproute2            # NAT, published ports, bridges
   openssl curl netcat-openbsd  # TLS certificates for tests, demo and HTTP/1.0 checks
   git ca-certificates
+  bzip2 xz-utils               # the builder unpacks .bz2/.xz archives for ADD
+  procps                       # `top` of a container runs ps
   docker-registry              # a real registry server for registry tests
   docker.io                    # reference dockerd for compatibility tests and benchmarks
   docker-compose               # the Python docker-compose 1.29, driven against berthd in tests
