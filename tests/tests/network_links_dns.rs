@@ -380,3 +380,123 @@ fn dns_of_running_containers_survives_a_daemon_restart() {
     berth(&d, &["rm", "-f", &a, &b]);
     berth(&d, &["network", "rm", &net]);
 }
+
+/// `rm --link /parent/alias` (berth's CLI and docker's): the link's name goes from the
+/// child's `Names` and `ps --no-trunc`, its hosts line from the running parent, its
+/// entry from `HostConfig.Links`; a plain name and a name that is no link fail as
+/// docker's do.
+#[test]
+fn removing_a_link() {
+    let resolver = TestResolver::start(NAME, ANSWER);
+    let d = daemon(&resolver, false);
+    let db = unique("db");
+    sleeper(&d, &db, &[]);
+    let db_ip = d.ip_of(&db, "bridge");
+    let web = unique("web");
+    sleeper(&d, &web, &["--link", &format!("{db}:store")]);
+    let cache = unique("cache");
+    sleeper(&d, &cache, &[]);
+    sleeper(&d, &unique("app"), &["--link", &format!("{cache}:kv")]);
+
+    let names = d.ok(&[
+        "ps",
+        "--no-trunc",
+        "--filter",
+        &format!("name={db}"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(names.trim(), format!("{db},{web}/store"));
+    let short = d.ok(&[
+        "ps",
+        "--filter",
+        &format!("name={db}"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(short.trim(), db);
+    let hosts = d.exec(&web, &["cat", "/etc/hosts"]).stdout;
+    assert!(hosts.contains(&format!("{db_ip}\tstore ")), "{hosts}");
+
+    // Not links: the container's own name, a missing alias, a missing parent.
+    let out = d.fails(&["rm", "--link", &db], 1);
+    assert!(
+        out.stderr
+            .contains("Conflict, cannot remove the default link name."),
+        "{out:?}"
+    );
+    let out = d.fails(&["rm", "-l", &format!("/{web}/nosuch")], 1);
+    assert!(
+        out.stderr
+            .contains(&format!("No such container: {web}/nosuch")),
+        "{out:?}"
+    );
+    let out = d.fails(&["rm", "-l", &format!("nosuch/{db}")], 1);
+    assert!(
+        out.stderr
+            .contains(&format!("No such container: nosuch/{db}")),
+        "{out:?}"
+    );
+
+    let link = format!("/{web}/store");
+    assert_eq!(d.ok(&["rm", "--link", &link]).trim(), link);
+    let hosts = d.exec(&web, &["cat", "/etc/hosts"]).stdout;
+    assert!(!hosts.contains("store"), "{hosts}");
+    assert!(!d.pings(&web, "store"));
+    let links = d.ok(&["inspect", "-f", "{{json .HostConfig.Links}}", &web]);
+    assert_eq!(links.trim(), "null");
+    let names = d.ok(&[
+        "ps",
+        "--no-trunc",
+        "--filter",
+        &format!("name={db}"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(names.trim(), db);
+    // Both containers live on.
+    assert!(d.pings(&web, &db_ip));
+
+    if let Some(docker) = berth_tests::docker_cli() {
+        let docker = |args: &[&str]| {
+            let config = berth_tests::TempDir::new("berth-dcfg");
+            let mut command = std::process::Command::new(&docker);
+            command
+                .arg("-H")
+                .arg(d.daemon().host())
+                .args(args)
+                .env("DOCKER_CONFIG", &config.path)
+                .env_remove("DOCKER_HOST");
+            berth_tests::output_with_deadline(command, network_common::DEADLINE)
+        };
+        let out = docker(&["ps", "--no-trunc", "--format", "{{.Names}}"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{cache},")) && l.ends_with("/kv")),
+            "{text}"
+        );
+        let app_link = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{cache},")))
+            .unwrap_or_default()
+            .to_string();
+        let out = docker(&["rm", "-l", &format!("/{app_link}")]);
+        assert!(out.status.success(), "{out:?}");
+        let out = docker(&["rm", "-l", &format!("/{app_link}")]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("No such container"),
+            "{out:?}"
+        );
+        let out = docker(&["ps", "--no-trunc", "--format", "{{.Names}}"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.lines().any(|l| l == cache), "{text}");
+    }
+    d.ok(&["rm", "-f", &db, &web, &cache]);
+    let rest = d.ok(&["ps", "-aq"]);
+    for id in rest.split_whitespace() {
+        d.ok(&["rm", "-f", id]);
+    }
+    d.finish();
+}

@@ -199,6 +199,79 @@ pub(crate) fn update_parents(containers: &Containers, child: &Record, ip: &str) 
     }
 }
 
+/// The link names (`/parent/alias`) under which `child` is known, as docker's name index
+/// holds them: one per link of another container to it, sorted.
+pub(crate) fn link_names(containers: &Containers, child_id: &str) -> Vec<String> {
+    let mut out: Vec<String> = containers
+        .all()
+        .iter()
+        .flat_map(|parent| {
+            let record = parent.snapshot();
+            record
+                .links
+                .iter()
+                .filter(|l| l.container_id == child_id)
+                .map(|l| format!("{}/{}", record.name, l.alias))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+impl crate::Engine {
+    /// `DELETE /containers/{parent}/{alias}?link=1` (`rm --link`): drops the link from the
+    /// parent's record and, when the parent runs, its `/etc/hosts` line (moby's `rmLink`
+    /// followed by the sandbox refresh). A plain container name is docker's "default link
+    /// name" conflict; a name that is no link is "No such container".
+    pub async fn container_remove_link(&self, reference: &str) -> Result<(), ApiError> {
+        let name = format!("/{}", reference.trim_matches('/'));
+        let not_found = || ApiError::not_found(format!("No such container: {reference}"));
+        let (parent_name, alias) = name.rsplit_once('/').unwrap_or(("", &name));
+        if parent_name.is_empty() {
+            // moby resolves the name first, then refuses to remove a container's own name.
+            self.containers.get(reference)?;
+            return Err(ApiError::system(
+                "Conflict, cannot remove the default link name.",
+            ));
+        }
+        let parent = self.containers.get(parent_name).map_err(|_| not_found())?;
+        let _op = parent.op.lock().await;
+        let record = parent.snapshot();
+        if record.name != parent_name {
+            return Err(not_found());
+        }
+        let Some(link) = record.links.iter().find(|l| l.alias == alias).cloned() else {
+            return Err(not_found());
+        };
+        parent.update(|r| r.links.retain(|l| l.alias != link.alias))?;
+        if record.state.status.is_live() {
+            if let Ok(child) = self.containers.get(&link.container_id) {
+                drop_hosts_line(&parent.dir, &host_names(&link.alias, &child.snapshot()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes the `/etc/hosts` line naming `names` from a container's hosts file, rewritten
+/// in place so the container's bind mount sees the change.
+fn drop_hosts_line(container_dir: &std::path::Path, names: &str) {
+    let path = super::etc_files::paths(container_dir).hosts;
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|line| line.split_once('\t').map(|(_, rest)| rest) != Some(names))
+        .collect();
+    if kept.len() != text.lines().count() {
+        if let Err(e) = std::fs::write(&path, kept.join("\n") + "\n") {
+            tracing::warn!("updating {}: {e}", path.display());
+        }
+    }
+}
+
 fn on_default_bridge(record: &Record) -> bool {
     matches!(
         record.host_config.network_mode.as_str(),

@@ -100,6 +100,9 @@ impl Engine {
                 None
             };
             let mut value = summary(&record, options.size, &rw_size);
+            let mut names = vec![record.name.clone()];
+            names.extend(super::links::link_names(&self.containers, &record.id));
+            value["Names"] = json!(names);
             value["Ports"] = crate::networks::view::summary_ports(&record);
             value["NetworkSettings"] = json!({
                 "Networks": crate::networks::view::networks_by_name(&record, &self.networks)

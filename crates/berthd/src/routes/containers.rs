@@ -66,6 +66,11 @@ pub async fn by_id(
     request: Request,
 ) -> HandlerResult<Response> {
     let method = request.method().clone();
+    if method == axum::http::Method::DELETE && params.bool("link") {
+        // A link name has the form `parent/alias`, so the whole rest names it.
+        state.engine.container_remove_link(&rest).await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let (id, verb) = match rest.split_once('/') {
         Some((id, verb)) => (id.to_string(), verb.to_string()),
         None => (rest.clone(), String::new()),
