@@ -2,7 +2,8 @@
 //! (hairpin), to another container at the bridge's gateway address; `-P` publishes
 //! EXPOSEd ports; `-p 127.0.0.1::80` takes an ephemeral port shown by `berth port`,
 //! `ps` and inspect; a host port in use fails the start and leaves nothing configured;
-//! stopping a container frees its port and rules.
+//! stopping a container frees its port and rules; with `--iptables=false` userland
+//! forwarders serve TCP and UDP ports.
 
 mod network_common;
 
@@ -199,5 +200,93 @@ fn without_iptables_a_proxy_publishes_tcp_ports() {
     d.ok(&["rm", "-f", &web, &client]);
     assert!(http_get(&format!("127.0.0.1:{port}")).is_none());
     std::net::TcpListener::bind(("0.0.0.0", port)).expect("port freed");
+    d.finish();
+}
+
+/// A UDP echo server inside a container's network namespace (busybox has no UDP server
+/// applet: its `nc` lacks `-u`, and it has no `udpsvd`): a thread of the test joins the
+/// namespace of the container's init with setns(2) and answers `echo:DATA` on `port`
+/// until `stop` is set.
+fn udp_echo_in(
+    pid: i32,
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    use std::os::fd::AsRawFd;
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).expect("container netns");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        // SAFETY: setns on this thread only (network namespaces are per thread).
+        let joined = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(joined, 0, "setns: {}", std::io::Error::last_os_error());
+        drop(ns);
+        let socket = std::net::UdpSocket::bind(("0.0.0.0", port)).expect("bind in container");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        ready_tx.send(()).unwrap();
+        let mut buf = [0u8; 1500];
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if let Ok((n, from)) = socket.recv_from(&mut buf) {
+                let mut reply = b"echo:".to_vec();
+                reply.extend_from_slice(&buf[..n]);
+                let _ = socket.send_to(&reply, from);
+            }
+        }
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("echo server ready");
+    thread
+}
+
+/// `--iptables=false` with `-p HOST:53/udp`: the userland UDP forwarder relays each
+/// host client's datagrams to the container and the replies back (two clients, two
+/// flows), writes no rule, and goes with the container (the port is free again).
+#[test]
+fn without_iptables_a_forwarder_publishes_udp_ports() {
+    let d = NetDaemon::start_with("{}", &["--iptables=false"]);
+    let name = network_common::unique("udp");
+    let port = free_port();
+    let mapping = format!("127.0.0.1:{port}:53/udp");
+    d.run_d(&["--name", &name, "-p", &mapping, "busybox", "sleep", "300"]);
+    let pid: i32 = d
+        .ok(&["inspect", "-f", "{{.State.Pid}}", &name])
+        .trim()
+        .parse()
+        .expect("pid");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = udp_echo_in(pid, 53, stop.clone());
+    let port_out = d.ok(&["port", &name]);
+    assert_eq!(port_out.trim(), format!("53/udp -> 127.0.0.1:{port}"));
+    for word in ["first", "second"] {
+        let client = std::net::UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut answer = None;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while answer.is_none() && std::time::Instant::now() < deadline {
+            client
+                .send_to(word.as_bytes(), ("127.0.0.1", port))
+                .unwrap();
+            let mut buf = [0u8; 1500];
+            if let Ok((n, from)) = client.recv_from(&mut buf) {
+                assert_eq!(from.port(), port);
+                answer = Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+        assert_eq!(
+            answer.as_deref(),
+            Some(format!("echo:{word}").as_str()),
+            "{}",
+            d.log_tail()
+        );
+    }
+    assert!(network_common::rules_with(&d.prefix).is_empty());
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    server.join().expect("echo server");
+    d.ok(&["rm", "-f", &name]);
+    std::net::UdpSocket::bind(("127.0.0.1", port)).expect("port freed");
     d.finish();
 }

@@ -202,7 +202,7 @@ pub struct PublishedPorts {
     endpoint: String,
     rules: Vec<PortRule>,
     // Proxies drop (stop) before the reservations whose sockets they serve.
-    proxies: Vec<crate::ports::TcpProxy>,
+    proxies: Vec<crate::ports::Proxy>,
     reservations: Vec<Reservation>,
 }
 

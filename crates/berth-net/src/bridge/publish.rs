@@ -75,36 +75,37 @@ impl BridgeDriver {
         })
     }
 
-    /// Without firewall rules, TCP ports are served by the userland proxy (docker-proxy's
-    /// role); UDP ports stay reserved but unpublished.
+    /// Without firewall rules, ports are served by the userland forwarders (docker-proxy's
+    /// role): TCP connections spliced, UDP datagrams relayed per client flow.
     fn proxies(
         &self,
         endpoint: &Endpoint,
         reservations: &[Reservation],
-    ) -> Result<Vec<crate::ports::TcpProxy>, NetError> {
+    ) -> Result<Vec<crate::ports::Proxy>, NetError> {
+        use crate::ports::{Protocol, Proxy, TcpProxy, UdpProxy};
         if self.firewall.enabled() {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
         for reservation in reservations {
-            if reservation.port.protocol != crate::ports::Protocol::Tcp {
-                tracing::warn!(
-                    port = reservation.port.host_port,
-                    "UDP ports are not published without iptables"
-                );
-                continue;
-            }
             let target = std::net::SocketAddrV4::new(endpoint.ip, reservation.port.container_port);
-            let proxy = reservation
-                .tcp_listener()
-                .and_then(|listener| crate::ports::TcpProxy::start(listener, target))
-                .map_err(|e| NetError::Io {
-                    what: format!(
-                        "starting the proxy for host port {}",
-                        reservation.port.host_port
-                    ),
-                    source: e,
-                })?;
+            let proxy = match reservation.port.protocol {
+                Protocol::Tcp => reservation
+                    .tcp_listener()
+                    .and_then(|listener| TcpProxy::start(listener, target))
+                    .map(Proxy::Tcp),
+                Protocol::Udp => reservation
+                    .udp_socket()
+                    .and_then(|socket| UdpProxy::start(socket, target))
+                    .map(Proxy::Udp),
+            }
+            .map_err(|e| NetError::Io {
+                what: format!(
+                    "starting the proxy for host port {}/{}",
+                    reservation.port.host_port, reservation.port.protocol
+                ),
+                source: e,
+            })?;
             out.push(proxy);
         }
         Ok(out)

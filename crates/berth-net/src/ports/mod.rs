@@ -7,10 +7,11 @@
 //! port shows as taken, another program (or another daemon) cannot grab it, and a port
 //! already in use is detected with a clear error before any rule is written. Without
 //! firewall rules (`--iptables=false`) the same socket feeds a userland proxy instead
-//! ([`TcpProxy`]), as docker-proxy does.
+//! ([`TcpProxy`], [`UdpProxy`]), as docker-proxy does.
 
 mod proxy;
 mod reserve;
+mod udp_proxy;
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -20,6 +21,14 @@ use serde::{Deserialize, Serialize};
 
 pub use proxy::TcpProxy;
 pub use reserve::{PortAllocator, Reservation, DEFAULT_EPHEMERAL};
+pub use udp_proxy::UdpProxy;
+
+/// A userland forwarder of one published port; dropping it stops it.
+#[derive(Debug)]
+pub enum Proxy {
+    Tcp(TcpProxy),
+    Udp(UdpProxy),
+}
 
 /// Transport protocol of a published port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

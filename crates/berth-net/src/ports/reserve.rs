@@ -27,6 +27,14 @@ impl Reservation {
         }
         Ok(TcpListener::from(self.socket.try_clone()?))
     }
+
+    /// A copy of the bound socket of a UDP reservation (for the userland forwarder).
+    pub fn udp_socket(&self) -> std::io::Result<UdpSocket> {
+        if self.port.protocol != Protocol::Udp {
+            return Err(std::io::ErrorKind::InvalidInput.into());
+        }
+        Ok(UdpSocket::from(self.socket.try_clone()?))
+    }
 }
 
 fn bind(protocol: Protocol, ip: Ipv4Addr, port: u16) -> std::io::Result<OwnedFd> {
