@@ -9,6 +9,7 @@
 mod network_common;
 
 use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
 
 use network_common::{unique, NetDaemon, TestResolver};
 
@@ -498,5 +499,93 @@ fn removing_a_link() {
     for id in rest.split_whitespace() {
         d.ok(&["rm", "-f", id]);
     }
+    d.finish();
+}
+
+/// `GET /` through busybox `nc` from `from` to `to:port`, polled until an answer or the
+/// deadline (the server may still be starting); the answer's text or None.
+fn get_from(d: &NetDaemon, from: &str, to: &str, port: u16, deadline: Duration) -> Option<String> {
+    let get = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {to} {port}");
+    let end = Instant::now() + deadline;
+    loop {
+        let out = d.exec(from, &["sh", "-c", &get]).stdout;
+        if out.contains("200 OK") {
+            return Some(out);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// With `--icc=false` the default bridge drops traffic between containers, except what
+/// links allow (moby's link rules): the linking container reaches the linked one's
+/// exposed port, not its other ports nor a container it does not link to; the rules go
+/// when the linked container stops.
+#[test]
+fn links_open_exposed_ports_when_icc_is_off() {
+    let d = NetDaemon::start_with("{}", &["--icc=false"]);
+    let serve = |text: &str| {
+        format!(
+            "mkdir -p /www && echo {text} > /www/index.html && httpd -p 8081 -h /www && exec httpd -f -p 80 -h /www"
+        )
+    };
+    let linked = unique("linked");
+    let command = serve("linked-page");
+    d.run_d(&[
+        "--name", &linked, "--expose", "80", "busybox", "sh", "-c", &command,
+    ]);
+    let other = unique("other");
+    let command = serve("other-page");
+    d.run_d(&[
+        "--name", &other, "--expose", "80", "busybox", "sh", "-c", &command,
+    ]);
+    let other_ip = d.ip_of(&other, "bridge");
+    let client = unique("client");
+    sleeper(&d, &client, &["--link", &format!("{linked}:web")]);
+    // Both servers answer locally, so a refusal below is the firewall's.
+    for (name, page) in [(&linked, "linked-page"), (&other, "other-page")] {
+        for port in [80, 8081] {
+            let out = get_from(&d, name, "127.0.0.1", port, Duration::from_secs(10));
+            assert!(
+                out.as_deref().is_some_and(|o| o.contains(page)),
+                "{name}:{port} locally: {out:?}"
+            );
+        }
+    }
+
+    let out = get_from(&d, &client, "web", 80, Duration::from_secs(10));
+    assert!(
+        out.as_deref().is_some_and(|o| o.contains("linked-page")),
+        "linked exposed port: {out:?}\n{:?}\n{}",
+        network_common::rules_with(&d.prefix),
+        d.log_tail()
+    );
+    let link_rules: Vec<String> = network_common::rules_with(&d.prefix)
+        .into_iter()
+        .filter(|r| r.contains("link:"))
+        .collect();
+    assert_eq!(link_rules.len(), 2, "{link_rules:?}");
+    assert!(
+        get_from(&d, &client, "web", 8081, Duration::ZERO).is_none(),
+        "a port the linked container does not expose"
+    );
+    assert!(
+        get_from(&d, &client, &other_ip, 80, Duration::ZERO).is_none(),
+        "a container that is not linked"
+    );
+    assert!(!d.pings(&client, &other_ip));
+
+    // The linked container stops: its link rules go.
+    d.ok(&["stop", "-t", "1", &linked]);
+    assert!(
+        !network_common::rules_with(&d.prefix)
+            .iter()
+            .any(|r| r.contains("link:")),
+        "{:?}",
+        network_common::rules_with(&d.prefix)
+    );
+    d.ok(&["rm", "-f", &linked, &other, &client]);
     d.finish();
 }

@@ -13,6 +13,7 @@ mod exit;
 pub mod health;
 mod inspect;
 pub mod introspect;
+mod link_rules;
 pub(crate) mod links;
 mod list;
 mod logs;

@@ -169,7 +169,9 @@ impl Engine {
                     );
                 }
                 apply_oom_kill_disable(&record);
-                let _ = container.update(|r| r.state.networks = networks);
+                if let Ok(updated) = container.update(|r| r.state.networks = networks) {
+                    self.add_link_rules(&updated);
+                }
                 // Attachers connect first, then the process runs.
                 self.hand_over_attachers(container).await;
                 if let Err(e) = self.shim_call(container, Request::Start).await {

@@ -161,6 +161,7 @@ impl Engine {
             }
         }
         for attached in &record.state.networks {
+            self.remove_link_rules(&attached.endpoint.host_ifname);
             if let Ok(network) = self.networks.get(&attached.endpoint.network) {
                 if let Err(e) = driver.release_endpoint(&network.state, &attached.endpoint) {
                     tracing::warn!("releasing {} on {}: {e}", record.id, network.state.name);
@@ -582,6 +583,7 @@ impl Engine {
                 tracing::warn!("unpublishing ports of {}: {e}", record.id);
             }
         }
+        self.remove_link_rules(&attached.endpoint.host_ifname);
         driver
             .disconnect(&network.state, &attached.endpoint)
             .map_err(|e| {

@@ -16,7 +16,7 @@ use std::io;
 use std::sync::Mutex;
 
 pub use iptables::{Batch, Programs, Rule, Saved, Table};
-pub use rules::{Chains, NetworkRules, PortRule};
+pub use rules::{Chains, LinkRule, NetworkRules, PortRule};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
@@ -201,6 +201,43 @@ impl Firewall {
         self.remove_tagged(&rules::endpoint_tag(endpoint))
     }
 
+    /// Installs the rules of a legacy link (missing ones only).
+    pub fn add_link(&self, link: &rules::LinkRule) -> Result<(), FirewallError> {
+        if !self.enabled() || link.ports.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.guard();
+        let saved = self.programs().save()?;
+        let mut batch = Batch::default();
+        for rule in rules::link_rules(&self.chains, link) {
+            if !saved
+                .table(rule.table)
+                .rules_of(&rule.chain)
+                .contains(&rule.args)
+            {
+                batch.append(&rule);
+            }
+        }
+        self.programs().restore(&batch)
+    }
+
+    /// Removes the rules of every link an endpoint takes part in (as parent or child).
+    pub fn remove_links(&self, endpoint: &str) -> Result<(), FirewallError> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let _guard = self.guard();
+        let saved = self.programs().save()?;
+        let mut batch = Batch::default();
+        for rule in self.owned_rules(&saved) {
+            let ends = rule.tag().and_then(rules::link_tag_endpoints);
+            if ends.is_some_and(|(a, b)| a == endpoint || b == endpoint) {
+                batch.delete(&rule);
+            }
+        }
+        self.programs().restore(&batch)
+    }
+
     fn remove_tagged(&self, tag: &str) -> Result<(), FirewallError> {
         if !self.enabled() {
             return Ok(());
@@ -325,6 +362,12 @@ impl Firewall {
         let mut report = Reconciled::default();
         for rule in self.owned_rules(&saved) {
             let Some(tag) = rule.tag() else { continue };
+            if let Some((parent, child)) = rules::link_tag_endpoints(tag) {
+                if !keep_endpoint(parent) || !keep_endpoint(child) {
+                    batch.delete(&rule);
+                }
+                continue;
+            }
             let stale = match (tag.strip_prefix("net:"), tag.strip_prefix("ep:")) {
                 (Some(id), _) if !keep_network(id) => Some((&mut report.networks, id)),
                 (_, Some(endpoint)) if !keep_endpoint(endpoint) => {

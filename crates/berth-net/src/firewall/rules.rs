@@ -458,6 +458,71 @@ pub fn port_rules(chains: &Chains, port: &PortRule) -> [Rule; 2] {
     ]
 }
 
+/// A legacy link on a bridge whose inter-container traffic is off (`--icc=false`): the
+/// parent may reach the child's exposed ports (moby's bridge driver `link.go`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRule {
+    /// Host-side interface names of the two endpoints (the rules' owner tag).
+    pub parent_endpoint: String,
+    pub child_endpoint: String,
+    pub bridge: String,
+    pub parent_ip: Ipv4Addr,
+    pub child_ip: Ipv4Addr,
+    /// The child's exposed ports.
+    pub ports: Vec<(Protocol, u16)>,
+}
+
+/// The tag of a link's rules: both endpoints, so that either one's stop finds them.
+pub fn link_tag(parent_endpoint: &str, child_endpoint: &str) -> String {
+    format!("link:{parent_endpoint}:{child_endpoint}")
+}
+
+/// The two endpoints a link tag names.
+pub fn link_tag_endpoints(tag: &str) -> Option<(&str, &str)> {
+    tag.strip_prefix("link:")?.split_once(':')
+}
+
+/// A link's rules in the filter main chain (reached for traffic going out to the bridge,
+/// before the bridge's icc DROP): per port, parent → child to the port and child →
+/// parent from it, as moby's `-i br -o br -p P -s PARENT -d CHILD --dport N -j ACCEPT`
+/// and its reverse with `--sport`.
+pub fn link_rules(chains: &Chains, link: &LinkRule) -> Vec<Rule> {
+    let tag = Some(link_tag(&link.parent_endpoint, &link.child_endpoint));
+    let mut out = Vec::new();
+    for (protocol, port) in &link.ports {
+        out.push(rule(
+            Table::Filter,
+            &chains.main,
+            Spec {
+                src: yes(format!("{}/32", link.parent_ip)),
+                dst: yes(format!("{}/32", link.child_ip)),
+                iif: yes(link.bridge.as_str()),
+                oif: yes(link.bridge.as_str()),
+                proto: Some((*protocol, *port)),
+                comment: tag.clone(),
+                target: "ACCEPT".into(),
+                ..Spec::default()
+            },
+        ));
+        let name = protocol.as_str();
+        out.push(rule(
+            Table::Filter,
+            &chains.main,
+            Spec {
+                src: yes(format!("{}/32", link.child_ip)),
+                dst: yes(format!("{}/32", link.parent_ip)),
+                iif: yes(link.bridge.as_str()),
+                oif: yes(link.bridge.as_str()),
+                matches: vec![format!("-p {name} -m {name} --sport {port}")],
+                comment: tag.clone(),
+                target: "ACCEPT".into(),
+                ..Spec::default()
+            },
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,5 +582,34 @@ mod tests {
             "! -s 10.213.0.0/24 -o bt10 -m comment --comment \"net:abc\" -j DROP"
         );
         assert!(append.iter().all(|r| r.table == Table::Filter));
+    }
+
+    #[test]
+    fn link_rules_are_canonical_and_tagged_by_both_endpoints() {
+        let chains = Chains::new("BT1").unwrap();
+        let rules = link_rules(
+            &chains,
+            &LinkRule {
+                parent_endpoint: "vethaaa".into(),
+                child_endpoint: "vethbbb".into(),
+                bridge: "bt10".into(),
+                parent_ip: "10.213.0.3".parse().unwrap(),
+                child_ip: "10.213.0.2".parse().unwrap(),
+                ports: vec![(Protocol::Tcp, 80)],
+            },
+        );
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            rules[0].args,
+            "-s 10.213.0.3/32 -d 10.213.0.2/32 -i bt10 -o bt10 -p tcp -m tcp --dport 80 -m comment --comment \"link:vethaaa:vethbbb\" -j ACCEPT"
+        );
+        assert_eq!(
+            rules[1].args,
+            "-s 10.213.0.2/32 -d 10.213.0.3/32 -i bt10 -o bt10 -p tcp -m tcp --sport 80 -m comment --comment \"link:vethaaa:vethbbb\" -j ACCEPT"
+        );
+        assert_eq!(
+            link_tag_endpoints(rules[0].tag().unwrap()),
+            Some(("vethaaa", "vethbbb"))
+        );
     }
 }
