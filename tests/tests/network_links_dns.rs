@@ -577,7 +577,22 @@ fn links_open_exposed_ports_when_icc_is_off() {
     );
     assert!(!d.pings(&client, &other_ip));
 
-    // The linked container stops: its link rules go.
+    // `rm --link` takes the rules (and the name) away: the address no longer answers.
+    let linked_ip = d.ip_of(&linked, "bridge");
+    d.ok(&["rm", "--link", &format!("/{client}/web")]);
+    assert!(
+        !network_common::rules_with(&d.prefix)
+            .iter()
+            .any(|r| r.contains("link:")),
+        "{:?}",
+        network_common::rules_with(&d.prefix)
+    );
+    assert!(get_from(&d, &client, &linked_ip, 80, Duration::ZERO).is_none());
+
+    // A new linking container: the linked container's stop takes its rules.
+    let client2 = unique("client");
+    sleeper(&d, &client2, &["--link", &format!("{linked}:web")]);
+    assert!(get_from(&d, &client2, "web", 80, Duration::from_secs(10)).is_some());
     d.ok(&["stop", "-t", "1", &linked]);
     assert!(
         !network_common::rules_with(&d.prefix)
@@ -586,6 +601,6 @@ fn links_open_exposed_ports_when_icc_is_off() {
         "{:?}",
         network_common::rules_with(&d.prefix)
     );
-    d.ok(&["rm", "-f", &linked, &other, &client]);
+    d.ok(&["rm", "-f", &linked, &other, &client, &client2]);
     d.finish();
 }

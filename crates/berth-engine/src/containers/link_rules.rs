@@ -50,6 +50,20 @@ impl Engine {
         }
     }
 
+    /// Removes the rules of the link of `parent` to `child` (`rm --link`).
+    pub(crate) fn remove_link_rule(&self, parent: &Record, child: &Record) {
+        let Some(driver) = self.networks.driver.as_ref() else {
+            return;
+        };
+        let (Some(theirs), Some(own)) = (live_bridge(parent), live_bridge(child)) else {
+            return;
+        };
+        let (p, c) = (&theirs.endpoint.host_ifname, &own.endpoint.host_ifname);
+        if let Err(e) = driver.firewall().remove_link(p, c) {
+            tracing::warn!("removing the link rules {p} -> {c}: {e}");
+        }
+    }
+
     /// Removes the link rules an endpoint of a stopping container takes part in.
     pub(crate) fn remove_link_rules(&self, endpoint: &str) {
         let Some(driver) = self.networks.driver.as_ref() else {

@@ -221,9 +221,10 @@ pub(crate) fn link_names(containers: &Containers, child_id: &str) -> Vec<String>
 
 impl crate::Engine {
     /// `DELETE /containers/{parent}/{alias}?link=1` (`rm --link`): drops the link from the
-    /// parent's record and, when the parent runs, its `/etc/hosts` line (moby's `rmLink`
-    /// followed by the sandbox refresh). A plain container name is docker's "default link
-    /// name" conflict; a name that is no link is "No such container".
+    /// parent's record and, when the parent runs, its `/etc/hosts` line and `--icc=false`
+    /// rules (moby's `rmLink` followed by the sandbox refresh). A plain container name is
+    /// docker's "default link name" conflict; a name that is no link is "No such
+    /// container".
     pub async fn container_remove_link(&self, reference: &str) -> Result<(), ApiError> {
         let name = format!("/{}", reference.trim_matches('/'));
         let not_found = || ApiError::not_found(format!("No such container: {reference}"));
@@ -247,7 +248,9 @@ impl crate::Engine {
         parent.update(|r| r.links.retain(|l| l.alias != link.alias))?;
         if record.state.status.is_live() {
             if let Ok(child) = self.containers.get(&link.container_id) {
-                drop_hosts_line(&parent.dir, &host_names(&link.alias, &child.snapshot()));
+                let child = child.snapshot();
+                drop_hosts_line(&parent.dir, &host_names(&link.alias, &child));
+                self.remove_link_rule(&record, &child);
             }
         }
         Ok(())

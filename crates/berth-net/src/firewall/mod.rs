@@ -221,6 +221,15 @@ impl Firewall {
         self.programs().restore(&batch)
     }
 
+    /// Removes the rules of one link (`rm --link`).
+    pub fn remove_link(
+        &self,
+        parent_endpoint: &str,
+        child_endpoint: &str,
+    ) -> Result<(), FirewallError> {
+        self.remove_tagged(&rules::link_tag(parent_endpoint, child_endpoint))
+    }
+
     /// Removes the rules of every link an endpoint takes part in (as parent or child).
     pub fn remove_links(&self, endpoint: &str) -> Result<(), FirewallError> {
         if !self.enabled() {
