@@ -66,9 +66,15 @@ impl Engine {
             // A frozen process cannot act on a signal.
             self.shim_call(container, Request::Resume).await?;
         }
+        let signalled = std::time::Instant::now();
         self.signal_container(container, signal)?;
         let grace = (timeout >= 0).then(|| Duration::from_secs(timeout as u64));
         if self.wait_not_live(container, grace).await {
+            tracing::debug!(
+                container = %container.id,
+                ms = signalled.elapsed().as_secs_f64() * 1e3,
+                "stopped by the stop signal"
+            );
             return Ok(());
         }
         self.signal_container(container, libc::SIGKILL)?;

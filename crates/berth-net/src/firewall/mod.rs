@@ -333,7 +333,19 @@ impl Firewall {
         for rule in &wanted {
             batch.delete(rule);
         }
-        if self.programs().restore(&batch).is_ok() {
+        // The stop path: the tables' deletions run side by side (see
+        // [`Batch::split_tables`]); if either fails, the read-and-diff below finishes the job.
+        let parts = batch.split_tables();
+        let all_ok = std::thread::scope(|scope| {
+            let running: Vec<_> = parts
+                .iter()
+                .map(|part| scope.spawn(move || self.programs().restore(part).is_ok()))
+                .collect();
+            running
+                .into_iter()
+                .all(|handle| handle.join().unwrap_or(false))
+        });
+        if all_ok {
             return Ok(());
         }
         let saved = self.programs().save()?;

@@ -900,19 +900,17 @@ impl Supervisor {
     }
 }
 
-/// Writes JSON to `path` through a temp file, fsync and rename.
+/// Writes JSON to `path` through a temp file and a rename, so a reader never sees half a
+/// file. No fsync: the file lives in the exec root (runtime state, tmpfs on a normal host)
+/// and is read by the daemon within milliseconds; the page cache keeps it across a crash of
+/// the shim or the daemon, and after a host crash the container is gone anyway. An fsync
+/// here waited for the journal commit of the whole filesystem on the stop path (measured
+/// 3 ms idle, over 300 ms while other work wrote to the same disk).
 pub fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let data = serde_json::to_vec(value)?;
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(&data)?;
-    f.sync_all()?;
     drop(f);
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    std::fs::rename(&tmp, path)
 }
