@@ -161,8 +161,13 @@ impl Engine {
             }
         }
         for attached in &record.state.networks {
-            self.remove_link_rules(&attached.endpoint.host_ifname);
-            if let Ok(network) = self.networks.get(&attached.endpoint.network) {
+            let network = self.networks.get(&attached.endpoint.network);
+            // Link rules exist only on bridges with icc off; looking for them costs an
+            // iptables-save, which the stop path of every other container skips.
+            if network.as_ref().map_or(true, |n| !n.state.icc) {
+                self.remove_link_rules(&attached.endpoint.host_ifname);
+            }
+            if let Ok(network) = network {
                 if let Err(e) = driver.release_endpoint(&network.state, &attached.endpoint) {
                     tracing::warn!("releasing {} on {}: {e}", record.id, network.state.name);
                 }
