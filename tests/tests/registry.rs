@@ -401,3 +401,48 @@ fn all_tags_and_quiet() {
     let out = berth_ok(&test, &config, &["pull", "-q", &format!("{repo}:a")]);
     assert_eq!(out.trim(), format!("{repo}:a"));
 }
+
+/// A build whose base image is only in the registry pulls it for `FROM`, shows the pull
+/// in the build output, and the built image runs.
+#[test]
+fn build_pulls_a_missing_base_image_from_the_registry() {
+    if !Registry::available() {
+        eprintln!("skipped: /usr/bin/docker-registry is not installed");
+        return;
+    }
+    let registry = Registry::start();
+    let test = TestDaemon::start();
+    let config = TempDir::new("berth-dcfg");
+    let base = push_busybox(&test, &config, &registry.host());
+    berth_ok(&test, &config, &["rmi", &base]);
+    let context = TempDir::new("berth-bctx");
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {base}\nRUN echo built > /built.txt\nCMD [\"cat\", \"/built.txt\"]\n"),
+    )
+    .expect("write Dockerfile");
+    let dir = context.path.display().to_string();
+    let out = berth_ok(&test, &config, &["build", "-t", "from-registry:1", &dir]);
+    assert!(out.contains("latest: Pulling from busybox"), "{out}");
+    assert!(out.contains("Digest: sha256:"), "{out}");
+    // The layers were present (busybox:latest) but the tag is new: docker's wording.
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {base}")),
+        "{out}"
+    );
+    assert!(out.contains("Successfully tagged from-registry:1"), "{out}");
+    assert!(
+        !out.contains("Downloading"),
+        "byte-count updates printed outside a terminal: {out}"
+    );
+    let run = berth_ok(&test, &config, &["run", "--rm", "from-registry:1"]);
+    assert_eq!(run.trim(), "built");
+    // The base image is now local: its RepoDigests name the registry.
+    let pulled = inspect(&test, &config, &base);
+    assert!(
+        pulled["RepoDigests"][0]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&format!("{}/busybox@sha256:", registry.host()))),
+        "{pulled}"
+    );
+}

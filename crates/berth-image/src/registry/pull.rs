@@ -122,11 +122,13 @@ async fn pull_leased(
         if !tagged {
             commit(store, lease, &fetch, None, tags).await?;
         }
-        finish(progress, reference, &fetch.top_digest, false);
+        // As docker: a tag that now points to the image counts as a newer image, even
+        // when every layer was present.
+        finish(progress, reference, &fetch.top_digest, !tagged);
         return Ok(Pulled {
             id,
             digest: fetch.top_digest,
-            downloaded: false,
+            downloaded: !tagged,
         });
     }
 

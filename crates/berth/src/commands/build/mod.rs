@@ -186,6 +186,13 @@ pub async fn run(ctx: &mut Context, args: BuildArgs) -> client::Result<u8> {
                 out.write_all(text.as_bytes())?;
                 out.flush()?;
             }
+        } else if let Some(line) = pull_status_line(&message) {
+            // A base image pulled for FROM: its state changes, as docker shows them
+            // outside a terminal (byte-count updates are dropped).
+            if !args.quiet {
+                writeln!(out, "{line}")?;
+                out.flush()?;
+            }
         }
         Ok(true)
     })
@@ -207,4 +214,46 @@ pub async fn run(ctx: &mut Context, args: BuildArgs) -> client::Result<u8> {
             .map_err(|e| ClientError::Usage(format!("failed to write iidfile {path}: {e}")))?;
     }
     Ok(0)
+}
+
+/// The line a pull progress message of a build stream prints: `ID: Status`, or `None`
+/// for a byte-count update.
+fn pull_status_line(message: &Value) -> Option<String> {
+    let status = message.get("status").and_then(Value::as_str)?;
+    let counting = message
+        .get("progressDetail")
+        .and_then(Value::as_object)
+        .is_some_and(|d| !d.is_empty());
+    if counting {
+        return None;
+    }
+    Some(match message.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => format!("{id}: {status}"),
+        _ => status.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod pull_status_tests {
+    use super::pull_status_line;
+    use serde_json::json;
+
+    #[test]
+    fn state_changes_print_and_byte_counts_do_not() {
+        let pulling =
+            json!({"status": "Pulling fs layer", "id": "03e19c35bd58", "progressDetail": {}});
+        assert_eq!(
+            pull_status_line(&pulling).as_deref(),
+            Some("03e19c35bd58: Pulling fs layer")
+        );
+        let digest = json!({"status": "Digest: sha256:ab"});
+        assert_eq!(
+            pull_status_line(&digest).as_deref(),
+            Some("Digest: sha256:ab")
+        );
+        let bytes = json!({"status": "Downloading", "id": "03e19c35bd58",
+            "progressDetail": {"current": 10, "total": 20}});
+        assert_eq!(pull_status_line(&bytes), None);
+        assert_eq!(pull_status_line(&json!({"stream": "Step 1/2"})), None);
+    }
 }
