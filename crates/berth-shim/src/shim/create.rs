@@ -258,6 +258,7 @@ pub fn create(opts: &ShimOptions, info: &BundleInfo) -> Result<Created, Failure>
         Ok(c) => c,
         Err(e) => {
             pending.abandon();
+            remove_leftover_cgroups(info.linux.cgroups_path.as_deref());
             return Err(classify(chain(&e), &argv0));
         }
     };
@@ -273,10 +274,42 @@ pub fn create(opts: &ShimOptions, info: &BundleInfo) -> Result<Created, Failure>
         if let Err(e) = container.start() {
             let msg = chain(&e);
             let _ = container.delete(true);
+            remove_leftover_cgroups(info.linux.cgroups_path.as_deref());
             return Err(classify(msg, &argv0));
         }
     }
     Ok(Created { pid, stdio })
+}
+
+/// After a failed create or start, removes the container's cgroup directories that
+/// libcontainer's own clean-up left: it gives up when the last process is still exiting
+/// (rmdir fails with EBUSY), which a loaded host makes likely. Polls with a deadline; a
+/// directory the kernel lets go of is empty by definition, so nothing live is removed.
+fn remove_leftover_cgroups(cgroups_path: Option<&str>) {
+    let Some(relative) = cgroups_path
+        .map(|p| p.trim_start_matches('/'))
+        .filter(|p| !p.is_empty())
+    else {
+        return;
+    };
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    let mut roots: Vec<std::path::PathBuf> = std::fs::read_dir(base)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    roots.push(base.to_path_buf());
+    let mut left: Vec<std::path::PathBuf> = roots
+        .into_iter()
+        .filter(|root| root.join("cgroup.procs").exists())
+        .map(|root| root.join(relative))
+        .filter(|dir| dir.exists())
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        left.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
+        if !left.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
 
 /// `KEY=value` overrides applied to a base environment (replace in place or append).
