@@ -8,6 +8,7 @@ pub mod cache;
 pub mod context;
 pub mod dispatch;
 pub mod error;
+pub mod git;
 pub mod ignore;
 pub mod parser;
 pub mod plan;

@@ -279,13 +279,19 @@ impl TarContext {
         rel.is_empty() || matches!(self.entries.get(rel), Some(e) if e.kind == Kind::Dir)
     }
 
+    /// The entries below folder `rel` ("" = the root), in name order; none for a
+    /// file or a name the context lacks.
+    fn below<'a>(&'a self, rel: &str) -> impl Iterator<Item = (&'a String, &'a Entry)> + 'a {
+        let prefix = folder_prefix(rel);
+        let is_dir = self.is_dir(rel);
+        self.entries
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| is_dir && k.starts_with(&prefix))
+    }
+
     /// Names directly inside folder `rel` ("" = the root), sorted.
     pub fn children(&self, rel: &str) -> Vec<String> {
-        let prefix = if rel.is_empty() {
-            String::new()
-        } else {
-            format!("{rel}/")
-        };
+        let prefix = folder_prefix(rel);
         self.entries
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
@@ -367,19 +373,8 @@ impl TarContext {
         if let Some(entry) = self.entries.get(rel) {
             add(rel, entry);
         }
-        if self.is_dir(rel) {
-            let prefix = if rel.is_empty() {
-                String::new()
-            } else {
-                format!("{rel}/")
-            };
-            for (k, e) in self
-                .entries
-                .range(prefix.clone()..)
-                .take_while(|(k, _)| k.starts_with(&prefix))
-            {
-                add(k, e);
-            }
+        for (k, e) in self.below(rel) {
+            add(k, e);
         }
         hex::encode(hasher.finalize())
     }
@@ -439,24 +434,22 @@ impl TarContext {
         } else if let Some(entry) = self.entries.get(rel) {
             write(rel, entry)?;
         }
-        if self.is_dir(rel) {
-            let prefix = if rel.is_empty() {
-                String::new()
-            } else {
-                format!("{rel}/")
-            };
-            for (k, e) in self
-                .entries
-                .range(prefix.clone()..)
-                .take_while(|(k, _)| k.starts_with(&prefix))
-            {
-                write(k, e)?;
-            }
+        for (k, e) in self.below(rel) {
+            write(k, e)?;
         }
         for (path, mode) in dirs.into_iter().rev() {
             let _ = fs::set_permissions(&path, fs::Permissions::from_mode(mode));
         }
         Ok(target)
+    }
+}
+
+/// `rel/`, the prefix of every name inside folder `rel`; "" for the root.
+fn folder_prefix(rel: &str) -> String {
+    if rel.is_empty() {
+        String::new()
+    } else {
+        format!("{rel}/")
     }
 }
 

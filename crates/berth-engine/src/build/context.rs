@@ -4,10 +4,10 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use berth_api::ApiError;
+use berth_build::git::{is_git_url, GitContext};
 use berth_build::tarctx::TarContext;
 use berth_build::IgnoreRules;
 
@@ -177,69 +177,15 @@ fn tar_header_sum_ok(head: &[u8]) -> bool {
     sum == expected
 }
 
-/// docker's `urlutil.IsGitURL`, plus local `file://` repositories.
-pub(crate) fn is_git_url(text: &str) -> bool {
-    text.starts_with("git://")
-        || text.starts_with("git@")
-        || text.starts_with("github.com/")
-        || ((text.starts_with("http://")
-            || text.starts_with("https://")
-            || text.starts_with("file://"))
-            && (text.split('#').next().unwrap_or("").ends_with(".git")
-                || text.starts_with("file://")))
-}
-
 /// Clones `url[#ref[:subdir]]` into `root`; returns the subfolder if one was named.
 fn clone_git(remote: &str, root: &Path) -> Result<Option<String>, ApiError> {
-    let (url, fragment) = match remote.split_once('#') {
-        Some((u, f)) => (u, Some(f)),
-        None => (remote, None),
-    };
-    let (reference, subdir) = match fragment {
-        Some(f) => match f.split_once(':') {
-            Some((r, s)) => (
-                Some(r).filter(|r| !r.is_empty()),
-                Some(s.to_string()).filter(|s| !s.is_empty()),
-            ),
-            None => (Some(f).filter(|f| !f.is_empty()), None),
-        },
-        None => (None, None),
-    };
-    let url = if url.starts_with("github.com/") {
-        format!("https://{url}")
-    } else {
-        url.to_string()
-    };
-    let git = |args: &[&str]| -> Result<(), ApiError> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| ApiError::system(format!("running git: {e}")))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(format!(
-                "error fetching git repository {url}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )))
-        }
-    };
-    git(&["init", "-q"])?;
-    git(&["remote", "add", "origin", &url])?;
-    let wanted = reference.unwrap_or("HEAD");
-    git(&["fetch", "-q", "--depth", "1", "origin", wanted])?;
-    git(&["checkout", "-q", "FETCH_HEAD"])?;
-    let _ = git(&[
-        "submodule",
-        "update",
-        "--init",
-        "--recursive",
-        "--depth",
-        "1",
-    ]);
-    let _ = std::fs::remove_dir_all(root.join(".git"));
-    Ok(subdir)
+    let context = GitContext::parse(remote);
+    context.clone_into(root).map_err(|e| match e.kind() {
+        std::io::ErrorKind::Other => ApiError::invalid(format!(
+            "error fetching git repository {}: {e}",
+            context.url
+        )),
+        _ => ApiError::system(format!("running git: {e}")),
+    })?;
+    Ok(context.subdir.map(str::to_string))
 }

@@ -31,10 +31,12 @@ impl Engine {
             }
         }
         for parent in self.containers.all() {
-            let parent = parent.snapshot();
-            if parent.id == record.id || !parent.links.iter().any(|l| l.container_id == record.id) {
+            let links_here = parent
+                .read(|p| p.id != record.id && p.links.iter().any(|l| l.container_id == record.id));
+            if !links_here {
                 continue;
             }
+            let parent = parent.snapshot();
             if let Some(theirs) = live_bridge(&parent) {
                 links.push(link_rule(&bridge, theirs, own, record));
             }

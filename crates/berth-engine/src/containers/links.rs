@@ -169,10 +169,13 @@ fn host_names(alias: &str, child: &Record) -> String {
 /// `updateParentsHosts`), rewritten in place so their bind mounts see it.
 pub(crate) fn update_parents(containers: &Containers, child: &Record, ip: &str) {
     for parent in containers.all() {
-        let record = parent.snapshot();
-        if !record.state.status.is_live() {
+        let linked = parent.read(|r| {
+            r.state.status.is_live() && r.links.iter().any(|l| l.container_id == child.id)
+        });
+        if !linked {
             continue;
         }
+        let record = parent.snapshot();
         for link in record.links.iter().filter(|l| l.container_id == child.id) {
             let names = host_names(&link.alias, child);
             let path = super::etc_files::paths(&parent.dir).hosts;
@@ -199,23 +202,20 @@ pub(crate) fn update_parents(containers: &Containers, child: &Record, ip: &str) 
     }
 }
 
-/// The link names (`/parent/alias`) under which `child` is known, as docker's name index
-/// holds them: one per link of another container to it, sorted.
-pub(crate) fn link_names(containers: &Containers, child_id: &str) -> Vec<String> {
-    let mut out: Vec<String> = containers
-        .all()
-        .iter()
-        .flat_map(|parent| {
-            let record = parent.snapshot();
-            record
-                .links
-                .iter()
-                .filter(|l| l.container_id == child_id)
-                .map(|l| format!("{}/{}", record.name, l.alias))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    out.sort();
+/// The link names (`/parent/alias`) under which each linked container is known, as
+/// docker's name index holds them, sorted; one pass over `records`.
+pub(crate) fn link_names(records: &[Record]) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for parent in records {
+        for link in &parent.links {
+            out.entry(link.container_id.clone())
+                .or_default()
+                .push(format!("{}/{}", parent.name, link.alias));
+        }
+    }
+    for names in out.values_mut() {
+        names.sort();
+    }
     out
 }
 

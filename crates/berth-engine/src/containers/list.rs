@@ -77,6 +77,7 @@ impl Engine {
             .map(|r| created_of(r))
             .transpose()?;
         // Without -a only running containers show, unless a filter asks for others.
+        let link_names = super::links::link_names(&records);
         let implicit_all = options.all || filters.contains("status") || filters.contains("exited");
         let mut out = Vec::new();
         for record in records {
@@ -101,7 +102,9 @@ impl Engine {
             };
             let mut value = summary(&record, options.size, &rw_size);
             let mut names = vec![record.name.clone()];
-            names.extend(super::links::link_names(&self.containers, &record.id));
+            if let Some(links) = link_names.get(&record.id) {
+                names.extend(links.iter().cloned());
+            }
             value["Names"] = json!(names);
             value["Ports"] = crate::networks::view::summary_ports(&record);
             value["NetworkSettings"] = json!({
@@ -184,67 +187,12 @@ fn ancestor_matches(engine: &Engine, record: &Record, wanted: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Parses an `until`/`since` time filter as moby's `GetTimestamp`: unix seconds, a Go
-/// duration before now (`24h`, `10m30s`), RFC 3339, or a date and time without zone
-/// (UTC).
+/// Parses an `until`/`since` time filter as moby's `GetTimestamp` (unix seconds, a Go
+/// duration before now, RFC 3339, a date and time without zone), in unix seconds.
 pub(crate) fn parse_time_filter(text: &str) -> Result<i64, ApiError> {
-    if let Ok(secs) = text.split('.').next().unwrap_or("").parse::<i64>() {
-        return Ok(secs);
-    }
-    if let Some(ago) = go_duration_secs(text) {
-        return Ok(chrono::Utc::now().timestamp() - ago);
-    }
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp());
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
-            return Ok(t.and_utc().timestamp());
-        }
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp()));
-    }
-    Err(ApiError::invalid(format!(
-        "failed to parse value as time or duration: {text:?}"
-    )))
-}
-
-/// A Go duration (`1h30m`, `90s`, `500ms`) in whole seconds.
-fn go_duration_secs(text: &str) -> Option<i64> {
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * scale;
-        rest = &rest[unit_len..];
-    }
-    Some(total as i64)
+    berth_image::filters::parse_until(text, chrono::Utc::now())
+        .map(|t| t.timestamp())
+        .map_err(ApiError::invalid)
 }
 
 /// docker's `Status` column: `Up 2 minutes`, `Exited (0) 3 seconds ago`, `Created`.

@@ -77,6 +77,12 @@ impl Container {
             .clone()
     }
 
+    /// Reads the current record in place, without copying it (scans over every
+    /// container that look at one field).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
+        f(&self.record.lock().expect("container record poisoned"))
+    }
+
     /// Changes the record, persists it, and wakes waiters.
     pub fn update(&self, change: impl FnOnce(&mut Record)) -> Result<Record, ApiError> {
         let mut record = self.record.lock().expect("container record poisoned");

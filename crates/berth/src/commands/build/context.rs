@@ -6,10 +6,10 @@
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use berth_build::git::{is_git_url, GitContext};
 use berth_build::IgnoreRules;
 
 use crate::client::{self, body_bytes, body_reader, ClientError, RequestBody};
@@ -275,86 +275,26 @@ fn rand_suffix() -> String {
     format!("{:08x}", nanos ^ std::process::id().rotate_left(16))
 }
 
-/// The docker CLI's notion of a git context.
-fn is_git_url(text: &str) -> bool {
-    text.starts_with("git://")
-        || text.starts_with("git@")
-        || text.starts_with("github.com/")
-        || text.starts_with("file://")
-        || ((text.starts_with("http://") || text.starts_with("https://"))
-            && text.split('#').next().unwrap_or("").ends_with(".git"))
-}
-
 /// Clones `url[#ref[:subdir]]` into `dir`; returns the context folder.
 fn clone_git(remote: &str, dir: &Path) -> client::Result<PathBuf> {
-    let (url, fragment) = match remote.split_once('#') {
-        Some((u, f)) => (u, Some(f)),
-        None => (remote, None),
-    };
-    let (reference, subdir) = match fragment {
-        Some(f) => match f.split_once(':') {
-            Some((r, s)) => (
-                Some(r).filter(|r| !r.is_empty()),
-                Some(s).filter(|s| !s.is_empty()),
-            ),
-            None => (Some(f).filter(|f| !f.is_empty()), None),
-        },
-        None => (None, None),
-    };
-    let url = if url.starts_with("github.com/") {
-        format!("https://{url}")
-    } else {
-        url.to_string()
-    };
+    let context = GitContext::parse(remote);
     std::fs::create_dir_all(dir).map_err(|e| ClientError::Other(e.into()))?;
-    let git = |args: &[&str]| -> client::Result<()> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| {
-                ClientError::Usage(format!("unable to prepare context: running git: {e}"))
-            })?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(ClientError::Usage(format!(
-                "unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )))
-        }
-    };
-    git(&["init", "-q"])?;
-    git(&["remote", "add", "origin", &url])?;
-    git(&[
-        "fetch",
-        "-q",
-        "--depth",
-        "1",
-        "origin",
-        reference.unwrap_or("HEAD"),
-    ])?;
-    git(&["checkout", "-q", "FETCH_HEAD"])?;
-    let _ = git(&[
-        "submodule",
-        "update",
-        "-q",
-        "--init",
-        "--recursive",
-        "--depth",
-        "1",
-    ]);
-    let _ = std::fs::remove_dir_all(dir.join(".git"));
-    let root = match subdir {
+    context.clone_into(dir).map_err(|e| {
+        ClientError::Usage(match e.kind() {
+            std::io::ErrorKind::Other => format!(
+                "unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: {e}"
+            ),
+            _ => format!("unable to prepare context: running git: {e}"),
+        })
+    })?;
+    let root = match context.subdir {
         Some(s) => dir.join(s),
         None => dir.to_path_buf(),
     };
     if !root.is_dir() {
         return Err(ClientError::Usage(format!(
             "unable to prepare context: path \"{}\" not found in the repository",
-            subdir.unwrap_or("")
+            context.subdir.unwrap_or("")
         )));
     }
     Ok(root)
